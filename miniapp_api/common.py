@@ -1,0 +1,100 @@
+"""The API's common rules: one JSON error shape for every 4xx/5xx, request ids, access logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse, json
+
+from logs import request_id_var
+
+log = logging.getLogger("rongyiban.http")
+
+_ERROR_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large",
+    414: "uri_too_long", 422: "validation_error", 429: "rate_limited", 503: "unavailable",
+}
+_ERROR_MESSAGES = {
+    404: "请求的资源不存在",
+    405: "不支持该请求方法",
+    413: "请求体过大",
+}
+_REQUEST_ID = re.compile(r"^[0-9A-Za-z._\-]{1,64}$")
+
+
+class ApiError(SanicException):
+    """An error the client should see, with a stable machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message, status_code=status)
+        self.code = code
+        self.details = details
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+class JsonErrorHandler(ErrorHandler):
+    """Every error, ours or Sanic's, leaves as ``{"error": {"code", "message", "details"}}``."""
+
+    def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        if isinstance(exception, ApiError):
+            status, code, message, details = exception.status_code, exception.code, str(exception), exception.details
+        elif isinstance(exception, SanicException):
+            status = exception.status_code
+            code = _ERROR_CODES.get(status, "error" if status < 500 else "internal_error")
+            message = _ERROR_MESSAGES.get(status) or str(exception) or code
+            details = None
+        else:
+            status, code, message, details = 500, "internal_error", "服务内部错误，请稍后再试", None
+        if status >= 500:
+            log.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
+        response = json(error_body(code, message, details), status=status)
+        response.headers["X-Request-ID"] = _request_id(request)
+        return response
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.ctx, "request_id", None) or request_id_var.get()
+
+
+def parse_query(model: type[BaseModel], request: Request) -> Any:
+    """Validate query arguments with a pydantic model; 400 with per-field details otherwise."""
+    raw = {key: values[-1] for key, values in request.args.items()}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_request", "请求参数不正确", details=[
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()
+        ]) from None
+
+
+def install(app: Sanic) -> None:
+    """Attach the error handler and the request-id / access-log middleware to an app."""
+    app.error_handler = JsonErrorHandler()
+
+    @app.on_request(priority=100)
+    async def assign_request_id(request: Request) -> None:
+        given = request.headers.get("X-Request-ID", "")
+        request.ctx.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.ctx.started = time.perf_counter()
+        request_id_var.set(request.ctx.request_id)
+
+    @app.on_response(priority=100)
+    async def log_access(request: Request, response: HTTPResponse) -> None:
+        response.headers["X-Request-ID"] = _request_id(request)
+        started = getattr(request.ctx, "started", None)
+        duration = round((time.perf_counter() - started) * 1000, 1) if started else None
+        log.info("%s %s %s", request.method, request.path, response.status, extra={
+            "method": request.method, "path": request.path, "status": response.status,
+            "duration_ms": duration, "request_id": _request_id(request)})

@@ -1,0 +1,53 @@
+"""``/healthz`` (the process is up) and ``/readyz`` (the database answers and which indexes are
+still building)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from store.database import DatabaseUnavailable
+
+bp = Blueprint("health")
+
+
+@dataclass
+class Readiness:
+    """Components that build in the background report their progress here."""
+
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def report(self, name: str, *, ready: bool, **progress: Any) -> None:
+        self.components[name] = {"ready": ready, **progress}
+
+    @property
+    def building(self) -> list[str]:
+        return [name for name, state in self.components.items() if not state["ready"]]
+
+
+@bp.get("/healthz")
+async def healthz(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.get("/readyz")
+async def readyz(request: Request) -> HTTPResponse:
+    ctx = request.app.ctx
+    try:
+        await ctx.db.check()
+        database: dict[str, Any] = {"ready": True}
+    except DatabaseUnavailable as exc:
+        database = {"ready": False, "reason": str(exc)}
+    readiness: Readiness = ctx.readiness
+    ready = database["ready"] and not readiness.building
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "database": database,
+        "components": readiness.components,
+        "building": readiness.building,
+        "kb_version": await ctx.catalog.kb_version() if database["ready"] else None,
+    }
+    return json(body, status=200 if ready else 503)

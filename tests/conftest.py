@@ -1,0 +1,101 @@
+"""Shared fixtures: the real databases (a SQLite file, and PostgreSQL when CI provides one),
+the shared real-world data folder, and an app wired exactly as in production."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sanic import Sanic
+
+from settings import Settings
+from store import migrate
+from store.audit import AuditLog
+from store.database import Database
+
+Sanic.test_mode = True  # tests build many apps in one process
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POSTGRES_URL_ENV = "RYB_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: real public data. Skips, saying so, when the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is missing (clone shared/ beside the project)")
+    return SHARED_DATA
+
+
+async def _fresh_postgres_database() -> tuple[str, str]:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    admin_url = os.environ[POSTGRES_URL_ENV]
+    url = make_url(admin_url)
+    name = f"ryb_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ[POSTGRES_URL_ENV])
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A real, empty database of each kind. PostgreSQL comes from ``RYB_TEST_POSTGRES_URL``
+    (``.ci/run`` starts one); without it the PostgreSQL case is skipped locally and fails in CI."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    if not os.environ.get(POSTGRES_URL_ENV):
+        message = f"{POSTGRES_URL_ENV} is not set: no PostgreSQL to test against (.ci/run starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    url, name = await _fresh_postgres_database()
+    yield url
+    await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def db(database_url):  # type: ignore[no-untyped-def]
+    database = Database(database_url)
+    await migrate.upgrade(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path):  # type: ignore[no-untyped-def]
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await migrate.upgrade(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def audit(db) -> AuditLog:  # type: ignore[no-untyped-def]
+    return AuditLog(db)
+
+
+@pytest.fixture
+def test_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05)

@@ -8,15 +8,16 @@ import logging
 import re
 import sys
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 # 18-digit resident ID (last may be X) or a legacy 15-digit one; 11-digit mainland mobile;
 # 16-19 digit bank cards. Digit runs are bounded so that longer numbers are left alone.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])|(?<!\d)(\d{6})(\d{5})(\d{4})(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_BANK_CARD = re.compile(r"(?<!\d)(\d{4})(\d{8,11})(\d{4})(?!\d)")
+# A number glued to letters (an item code such as 11440000006939756B244…) is none of these.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)(\d{4})(\d{4})(?![0-9A-Za-z])")
+_BANK_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{4})(\d{8,11})(\d{4})(?![0-9A-Za-z])")
 
 
 def mask_id_number(value: str) -> str:
@@ -31,10 +32,7 @@ def mask_name(name: str) -> str:
 
 
 def mask_personal_data(text: str) -> str:
-    def id_number(match: re.Match[str]) -> str:
-        return mask_id_number(match.group(0))
-
-    text = _ID_NUMBER.sub(id_number, text)
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
     text = _BANK_CARD.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
     return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 
@@ -42,7 +40,7 @@ def mask_personal_data(text: str) -> str:
 class MaskingJsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
@@ -50,7 +48,8 @@ class MaskingJsonFormatter(logging.Formatter):
         }
         for key in ("method", "path", "status", "duration_ms"):
             if hasattr(record, key):
-                entry[key] = getattr(record, key)
+                value = getattr(record, key)
+                entry[key] = mask_personal_data(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exc"] = mask_personal_data(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

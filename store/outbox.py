@@ -17,9 +17,10 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -269,7 +270,7 @@ class OutboxWorker:
             if claimed < self.batch_size:
                 try:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_seconds)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     def start(self) -> None:

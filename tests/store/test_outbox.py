@@ -51,7 +51,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/deliver"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         self.thread.start()
         return self
 

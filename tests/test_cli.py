@@ -1,0 +1,109 @@
+"""The ``rongyiban`` command line, run as a newcomer would run it, and a real served instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+RONGYIBAN = [sys.executable, "-c", "import sys, server; sys.exit(server.main())"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*RONGYIBAN, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RYB_")}
+    return {**clean, "RYB_DATA_DIR": str(tmp_path / "var"), "RYB_LOG_JSON": "true"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_print_settings_shows_effective_values_with_secrets_masked(env):
+    env.update(RYB_SECRET_KEY="s3cret-value", RYB_DATABASE_URL="postgresql+asyncpg://ryb:hunter2@db.internal/ryb")
+    result = run("serve", "--print-settings", "--port", "9001", env=env)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["port"] == "9001" and shown["secret_key"] == "***"
+    assert shown["database_url"] == "postgresql+asyncpg://ryb:***@db.internal/ryb"
+    assert "s3cret-value" not in result.stdout and "hunter2" not in result.stdout
+
+
+def test_an_unreachable_database_is_refused_with_a_one_line_reason(env):
+    env["RYB_DATABASE_URL"] = "postgresql+asyncpg://ryb:pw@127.0.0.1:9/ryb"
+    for command in (["db", "upgrade"], ["serve"]):
+        result = run(*command, env=env)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rongyiban: cannot reach database"), result.stderr
+        assert "pw@" not in lines[0]
+
+
+def test_bad_settings_are_refused_with_a_one_line_reason(env):
+    env["RYB_PORT"] = "eighty"
+    result = run("serve", "--print-settings", env=env)
+    assert result.returncode == 2 and result.stderr.strip() == "rongyiban: bad settings: RYB_PORT: expected int, got 'eighty'"
+
+
+def test_import_catalog_reports_per_line_and_is_idempotent(env, tmp_path):
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"TASK_CODE": "X1", "TASK_NAME": "测试事项"}\nnot json\n', encoding="utf-8")
+    first = run("import-catalog", "--format", "gdzwfw", str(path), env=env)
+    assert first.returncode == 0
+    assert "items.jsonl:2: not valid JSON" in first.stderr
+    assert "items: 1 created" in first.stdout and "1 skipped" in first.stdout
+    second = run("import-catalog", "--format", "gdzwfw", str(path), env=env)
+    assert "0 changes" in second.stdout
+    missing = run("import-catalog", "--format", "gdzwfw", str(tmp_path / "nope.jsonl"), env=env)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_load_demo_twice_changes_nothing_the_second_time(env):
+    first = run("load-demo", env=env)
+    assert "items: 80 created" in first.stdout, first.stderr
+    assert "0 changes" in run("load-demo", env=env).stdout
+
+
+def test_serve_starts_on_embedded_defaults_and_answers_over_http(env):
+    port = free_port()
+    process = subprocess.Popen([*RONGYIBAN, "serve", "--port", str(port)], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+
+        item = httpx.get(f"{base}/api/v1/items/CD-0001").json()
+        assert item["name"] == "居民身份证申领"  # demo content loaded on first start
+
+        missing = httpx.get(f"{base}/api/v1/items/510104199001011234", headers={"X-Request-ID": "req-42"})
+        assert missing.status_code == 404
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert (Path(env["RYB_DATA_DIR"]) / "rongyiban.db").exists()
+    access = [json.loads(line) for line in stderr.splitlines() if line.startswith("{") and '"req-42"' in line]
+    assert access and access[0]["status"] == 404
+    assert "510104199001011234" not in stderr and "5101**********1234" in access[0]["path"]

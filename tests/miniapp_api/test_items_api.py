@@ -83,3 +83,24 @@ def test_an_oversized_body_is_refused_with_413(test_settings):
     assert small.status == 200
     _, response = app.test_client.post("/echo", content=b"x" * 10_000)
     assert_error(response, 413, "payload_too_large")
+
+
+async def test_an_imported_gdzwfw_item_is_served_with_materials_and_time_limits(test_settings, shared_data):
+    from assistant.catalog import CatalogService
+    from assistant.importers import import_catalog
+    from server import create_app, prepare_database
+    from store.audit import AuditLog
+
+    db = await prepare_database(test_settings)
+    await import_catalog(db, CatalogService(db, AuditLog(db)), "gdzwfw", shared_data / "gd_catalog" / "items.jsonl")
+    await db.dispose()
+
+    app = create_app(test_settings)
+    _, response = await app.asgi_client.get("/api/v1/items/11440000006940116U244010200300101")
+    assert response.status == 200
+    item = response.json
+    assert item["name"] == "高等职业学校设立（含设置分校区）(民办高等职业学校设置审核)"
+    assert item["materials"][0]["name"] == "申请正式建校的请示报告" and len(item["materials"]) == 7
+    assert (item["legal_time_limit"], item["promised_time_limit"]) == ("180个工作日", "40个工作日")
+    _, page = await app.asgi_client.get("/api/v1/items", params={"audience": "法人"})
+    assert page.json["total"] > 1000

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -15,9 +16,12 @@ from sanic import Sanic
 
 from assistant.catalog import CatalogService
 from assistant.importers import ImportReport, import_catalog
+from assistant.search import SearchService
 from logs import configure_logging
-from miniapp_api import common, health, items
+from miniapp_api import common, health, items, search
 from miniapp_api.health import Readiness
+from retrieval.embedder import make_embedder
+from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
 from store import migrate
 from store.audit import AuditLog
@@ -48,6 +52,18 @@ async def prepare_database(settings: Settings) -> Database:
     return db
 
 
+def build_search(settings: Settings, catalog: CatalogService, executor: ThreadPoolExecutor,
+                 readiness: Readiness | None = None) -> SearchService:
+    embedder = CachedEmbedder(make_embedder(settings.embedder), EmbeddingCache(settings.embedding_cache_path))
+    return SearchService(
+        catalog, embedder, executor,
+        weights={"lexical": settings.search_weight_lexical, "vector": settings.search_weight_vector,
+                 "fuzzy": settings.search_weight_fuzzy},
+        rrf_k=settings.search_rrf_k, min_confidence=settings.search_min_confidence,
+        max_query_chars=settings.search_max_query_chars, readiness=readiness,
+    )
+
+
 def create_app(settings: Settings | None = None, name: str = "rongyiban") -> Sanic:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -61,6 +77,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
     common.install(app)
     app.blueprint(health.bp)
     app.blueprint(items.bp)
+    app.blueprint(search.bp)
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -76,6 +93,10 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
         app.ctx.audit = audit
         app.ctx.outbox = outbox
         app.ctx.catalog = CatalogService(db, audit)
+        # CPU work (embedding, index search) runs here, never on the event loop
+        app.ctx.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ryb-cpu")
+        app.ctx.search = build_search(settings, app.ctx.catalog, app.ctx.executor, app.ctx.readiness)
+        await app.ctx.search.start(sync_seconds=settings.search_sync_seconds)
         # later capabilities register their delivery handlers here (approval handoff, pushes, …)
         app.ctx.outbox_worker = OutboxWorker(
             outbox, handlers={},
@@ -88,6 +109,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
     @app.after_server_stop
     async def close_services(app: Sanic) -> None:
         await app.ctx.outbox_worker.stop()
+        await app.ctx.search.stop()
+        app.ctx.executor.shutdown(wait=True)
         await app.ctx.db.dispose()
 
     return app

@@ -47,8 +47,22 @@ class Settings:
     outbox_backoff_base_seconds: float = 5.0
     outbox_backoff_max_seconds: float = 3600.0
     outbox_batch_size: int = 20
+    # smart search: reciprocal-rank-fusion weights per method and its k; below search_min_confidence
+    # the response says no_good_match (the assistant then says it is not sure)
+    search_weight_lexical: float = 1.0
+    search_weight_vector: float = 1.0
+    search_weight_fuzzy: float = 0.7
+    search_rrf_k: float = 60.0
+    search_min_confidence: float = 0.5
+    search_max_query_chars: int = 200
+    # how often a server process checks whether another one changed the knowledge base
+    search_sync_seconds: float = 5.0
     # keyed hashes and session signing; masked in --print-settings
     secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.data_dir / "embeddings.sqlite3"
 
     @property
     def effective_database_url(self) -> str:

@@ -1,0 +1,144 @@
+"""Fuzzy and pinyin matching of a query against document names (names and aliases).
+
+People type "公积斤" (a homophone typo), "gongjijin" (full pinyin), "gjj" (initials) or
+"jiashizheng huanzheng". Each name is kept three ways — its characters, its toneless full
+pinyin and its initials — and the query is compared with whichever forms fit what was typed,
+using rapidfuzz's partial matching so that a name found inside a longer query counts.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+
+from pypinyin import Style, lazy_pinyin, pinyin_dict
+from rapidfuzz import fuzz, process
+
+from retrieval.lexical import normalize_text
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_NOT_CJK = re.compile(r"[^\u3400-\u9fff]+")
+_LATIN_WORD = re.compile(r"[a-z]+")
+# function words that only dilute a character-level comparison
+_FILLER = re.compile(r"怎么办|怎么|如何|怎样|办理|需要|什么|哪里|哪儿|可以|能否|请问|一下|我想|我要|我的|想要|要求|的|了|吗|呢|啊|呀|吧")
+
+
+@cache
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable, from pypinyin's own dictionary (ü written as v)."""
+    found = set()
+    for readings in pinyin_dict.pinyin_dict.values():
+        for reading in readings.split(","):
+            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
+            found.add(bare.lower().replace("ü", "v"))
+    return frozenset(found - {"m", "n", "ng", "hm", "hng"})  # interjections that would match any consonant
+
+
+@cache
+def split_pinyin(word: str) -> tuple[str, ...] | None:
+    """``"jiashizheng"`` → ``("jia", "shi", "zheng")``; None if the word is not pinyin ("card")."""
+    if not word:
+        return ()
+    for end in range(min(6, len(word)), 0, -1):
+        if word[:end] in _syllables():
+            rest = split_pinyin(word[end:])
+            if rest is not None:
+                return (word[:end], *rest)
+    return None
+
+
+def to_pinyin(text: str) -> str:
+    return "".join(lazy_pinyin(text, errors="ignore")).lower()
+
+
+def to_initials(text: str) -> str:
+    return "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")).lower()
+
+
+class FuzzyNameIndex:
+    def __init__(self, *, score_cutoff: float = 60.0) -> None:
+        self.score_cutoff = score_cutoff
+        self._names: dict[str, list[str]] = {}
+        self._forms_cache: dict[str, tuple[str, str, str]] = {}
+        self._arrays: tuple[list[str], list[str], list[str], list[str]] | None = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def upsert(self, doc_id: str, names: Iterable[str]) -> None:
+        cleaned = []
+        for name in names:
+            name = normalize_text(name)
+            if len(name) >= 2 and name not in cleaned:
+                cleaned.append(name)
+        with self._lock:
+            self._names[doc_id] = cleaned
+            self._arrays = None  # rebuilt on the next search; cheap next to an embedding
+
+    def remove(self, doc_id: str) -> None:
+        with self._lock:
+            if self._names.pop(doc_id, None) is not None:
+                self._arrays = None
+
+    def _forms(self, name: str) -> tuple[str, str, str]:
+        forms = self._forms_cache.get(name)
+        if forms is None:
+            forms = (name, to_pinyin(name), to_initials(name))
+            self._forms_cache[name] = forms
+        return forms
+
+    def _build(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        owners, chars, pinyins, initials = [], [], [], []
+        for doc_id, names in self._names.items():
+            for name in names:
+                name_chars, name_pinyin, name_initials = self._forms(name)
+                owners.append(doc_id)
+                chars.append(name_chars)
+                pinyins.append(name_pinyin)
+                initials.append(name_initials)
+        return owners, chars, pinyins, initials
+
+    def search(self, query: str, top_k: int, allowed: set[str] | None = None) -> list[tuple[str, float, str]]:
+        """(doc id, score 0–1, the matched name), best first."""
+        with self._lock:
+            if self._arrays is None:
+                self._arrays = self._build()
+            owners, chars, pinyins, initials = self._arrays
+        query = normalize_text(query)
+        core = _FILLER.sub("", _NOT_CJK.sub("", query))
+        words = _LATIN_WORD.findall(query)
+        syllables = [split_pinyin(w) for w in words]
+        typed_pinyin = "".join(w for w, s in zip(words, syllables, strict=True) if s)
+        # (query form, name forms, scorer, weight): homophone and pinyin matches are a little less sure
+        comparisons = []
+        if len(core) >= 2:
+            comparisons.append((core, chars, fuzz.partial_ratio, 1.0))
+            comparisons.append((to_pinyin(core), pinyins, fuzz.partial_ratio, 0.95))
+        if len(typed_pinyin) >= 4:
+            comparisons.append((typed_pinyin, pinyins, fuzz.partial_ratio, 0.95))
+        if words and not _CJK.search(query):
+            # "gjj", "sfz bl", "gjj tiqu": every word as initials (pinyin words contribute theirs)
+            typed_initials = "".join("".join(p[0] for p in s) if s and len(s) > 1 else w
+                                     for w, s in zip(words, syllables, strict=True))
+            if 2 <= len(typed_initials) <= 10:
+                scorer = fuzz.ratio if len(typed_initials) <= 3 else fuzz.partial_ratio
+                comparisons.append((typed_initials, initials, scorer, 0.9))
+
+        best: dict[str, tuple[float, str]] = {}
+        for text, choices, scorer, weight in comparisons:
+            for _, score, index in process.extract(text, choices, scorer=scorer, limit=top_k * 4,
+                                                   score_cutoff=self.score_cutoff):
+                doc_id = owners[index]
+                if allowed is not None and doc_id not in allowed:
+                    continue
+                # a name found inside a much longer query is only partly what was asked
+                coverage = min(1.0, len(choices[index]) / max(len(text), 1)) ** 0.25
+                value = score / 100 * weight * coverage
+                if value > best.get(doc_id, (0.0, ""))[0]:
+                    best[doc_id] = (value, chars[index])
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:top_k]
+        return [(doc_id, score, name) for doc_id, (score, name) in ranked]

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from sanic import Sanic
 from assistant.catalog import CatalogService
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
+from assistant.search_eval import evaluate, format_report, load_queries
 from logs import configure_logging
 from miniapp_api import common, health, items, search
 from miniapp_api.health import Readiness
@@ -136,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("path", type=Path)
 
     commands.add_parser("load-demo", help="load our demo content (guides, FAQ, synonyms)")
+
+    evaluation = commands.add_parser("eval-search", help="batch hit testing: Recall@k and MRR of the search")
+    evaluation.add_argument("--queries", required=True, type=Path, help="JSONL of {query, expected: [...]}")
+    evaluation.add_argument("--catalog", help="FORMAT:PATH to import into a fresh temporary database first")
+    evaluation.add_argument("--top-k", type=int, default=10)
+    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -154,6 +162,31 @@ async def _import(settings: Settings, fmt: str, path: Path) -> ImportReport:
         return await import_catalog(db, CatalogService(db, AuditLog(db)), fmt, path)
 
     return await _with_database(settings, run)
+
+
+async def _eval_search(settings: Settings, queries: Path, catalog_spec: str | None, top_k: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ryb-eval-") as scratch:
+        if catalog_spec:
+            # a fresh database, but the configured embedding cache: unchanged text is never re-embedded
+            settings = settings.with_overrides(database_url=f"sqlite+aiosqlite:///{scratch}/eval.db", load_demo=False)
+        db = await prepare_database(settings)
+        executor = ThreadPoolExecutor(max_workers=2)
+        try:
+            catalog = CatalogService(db, AuditLog(db))
+            if catalog_spec:
+                fmt, _, path = catalog_spec.partition(":")
+                report = await import_catalog(db, catalog, fmt, Path(path))
+                print(f"imported {path}: {report.summary()}", file=sys.stderr)
+            search = build_search(settings, catalog, executor)
+            await search.start()
+            await search.wait_for_vectors()
+            try:
+                return await evaluate(search, load_queries(queries), top_k)
+            finally:
+                await search.stop()
+        finally:
+            executor.shutdown()
+            await db.dispose()
 
 
 def _print_report(report: ImportReport) -> int:
@@ -205,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             return _print_report(asyncio.run(_import(settings, args.format, args.path)))
         elif args.command == "load-demo":
             return _print_report(asyncio.run(_import(settings, "demo", DEMO_CATALOG_DIR)))
+        elif args.command == "eval-search":
+            report = asyncio.run(_eval_search(settings, args.queries, args.catalog, args.top_k))
+            print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     except DatabaseUnavailable as exc:
         print(f"rongyiban: {exc}", file=sys.stderr)
         return 2

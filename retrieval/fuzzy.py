@@ -10,52 +10,18 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
-from functools import cache
 
-from pypinyin import Style, lazy_pinyin, pinyin_dict
 from rapidfuzz import fuzz, process
 
 from retrieval.lexical import normalize_text
+from retrieval.pinyin import split_pinyin, to_initials, to_pinyin
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_CJK = re.compile(r"[^\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z]+")
 # function words that only dilute a character-level comparison
 _FILLER = re.compile(r"怎么办|怎么|如何|怎样|办理|需要|什么|哪里|哪儿|可以|能否|请问|一下|我想|我要|我的|想要|要求|的|了|吗|呢|啊|呀|吧")
-
-
-@cache
-def _syllables() -> frozenset[str]:
-    """Every toneless pinyin syllable, from pypinyin's own dictionary (ü written as v)."""
-    found = set()
-    for readings in pinyin_dict.pinyin_dict.values():
-        for reading in readings.split(","):
-            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-            found.add(bare.lower().replace("ü", "v"))
-    return frozenset(found - {"m", "n", "ng", "hm", "hng"})  # interjections that would match any consonant
-
-
-@cache
-def split_pinyin(word: str) -> tuple[str, ...] | None:
-    """``"jiashizheng"`` → ``("jia", "shi", "zheng")``; None if the word is not pinyin ("card")."""
-    if not word:
-        return ()
-    for end in range(min(6, len(word)), 0, -1):
-        if word[:end] in _syllables():
-            rest = split_pinyin(word[end:])
-            if rest is not None:
-                return (word[:end], *rest)
-    return None
-
-
-def to_pinyin(text: str) -> str:
-    return "".join(lazy_pinyin(text, errors="ignore")).lower()
-
-
-def to_initials(text: str) -> str:
-    return "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
 class FuzzyNameIndex:

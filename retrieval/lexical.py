@@ -35,7 +35,8 @@ def normalize_text(text: str) -> str:
 
 
 class Tokenizer:
-    def __init__(self) -> None:
+    def __init__(self, extra_stopwords: Iterable[str] = ()) -> None:
+        self.stopwords = STOPWORDS | {normalize_text(w) for w in extra_stopwords}
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
         self._known: set[str] = set()
@@ -52,7 +53,7 @@ class Tokenizer:
     def tokenize(self, text: str) -> list[str]:
         with self._lock:
             pieces = self._jieba.lcut_for_search(normalize_text(text))
-        return [p for p in pieces if p.strip() and p not in STOPWORDS and _WORD.search(p)]
+        return [p for p in pieces if p.strip() and p not in self.stopwords and _WORD.search(p)]
 
 
 class BM25Index:

@@ -96,6 +96,13 @@ def audit(db) -> AuditLog:  # type: ignore[no-untyped-def]
     return AuditLog(db)
 
 
+@pytest.fixture(scope="session")
+def embedding_cache_file(tmp_path_factory) -> str:
+    """One embedding cache for the whole run: each text is embedded once, as in production."""
+    return str(tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite3")
+
+
 @pytest.fixture
-def test_settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05)
+def test_settings(tmp_path, embedding_cache_file) -> Settings:
+    return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05,
+                    embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2)

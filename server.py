@@ -56,7 +56,9 @@ async def prepare_database(settings: Settings) -> Database:
 
 def build_search(settings: Settings, catalog: CatalogService, executor: ThreadPoolExecutor,
                  readiness: Readiness | None = None) -> SearchService:
-    embedder = CachedEmbedder(make_embedder(settings.embedder), EmbeddingCache(settings.embedding_cache_path))
+    embedder = None  # "none": lexical and fuzzy search only
+    if settings.embedder != "none":
+        embedder = CachedEmbedder(make_embedder(settings.embedder), EmbeddingCache(settings.embedding_cache_path))
     return SearchService(
         catalog, embedder, executor,
         weights={"lexical": settings.search_weight_lexical, "vector": settings.search_weight_vector,

@@ -53,8 +53,8 @@ class Settings:
     # the response says no_good_match (the assistant then says it is not sure)
     search_weight_lexical: float = 1.0
     search_weight_vector: float = 1.0
-    search_weight_fuzzy: float = 0.7
-    search_rrf_k: float = 60.0
+    search_weight_fuzzy: float = 0.3
+    search_rrf_k: float = 10.0
     search_min_confidence: float = 0.5
     search_max_query_chars: int = 200
     # how often a server process checks whether another one changed the knowledge base

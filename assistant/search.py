@@ -150,7 +150,7 @@ class SearchService:
         executor: Executor,
         *,
         weights: dict[str, float] | None = None,
-        rrf_k: float = 60.0,
+        rrf_k: float = 10.0,
         min_confidence: float = 0.5,
         max_query_chars: int = 200,
         calibration: Calibration = DEFAULT_CALIBRATION,
@@ -160,7 +160,7 @@ class SearchService:
         self.db = catalog.db
         self.embedder = embedder
         self.executor = executor
-        self.weights = weights or {"lexical": 1.0, "vector": 1.0, "fuzzy": 0.7}
+        self.weights = weights or {"lexical": 1.0, "vector": 1.0, "fuzzy": 0.3}
         self.rrf_k = rrf_k
         self.min_confidence = min_confidence
         self.max_query_chars = max_query_chars

@@ -54,5 +54,5 @@ class Calibration:
         return 1 / (1 + math.exp(-z))
 
 
-# fitted by benchmarks/calibrate_search.py on benchmarks/queries/demo_*.jsonl
-DEFAULT_CALIBRATION = Calibration(intercept=-6.0, weights=(3.0, 6.0, 3.0, 20.0, 2.0, 2.0, 1.5))
+# fitted by `benchmarks/calibrate_search.py --with-gd` on benchmarks/queries/{demo,gd}_*.jsonl (452 queries)
+DEFAULT_CALIBRATION = Calibration(intercept=-9.480, weights=(2.101, 3.778, 7.232, 5.466, 1.534, 0.622, 2.385))

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 METHODS = ("lexical", "vector", "fuzzy")
 FIELD_WEIGHTS = {"name": 3.0, "aliases": 2.0, "faq": 1.5, "body": 0.6, "department": 0.5}
 CANDIDATE_DEPTH = 100  # results taken from each method before fusion
+FUZZY_DEPTH = 30  # fuzzy name matches past the first few dozen are noise, and costly to rank
 FACET_DEPTH = 100  # facets count the best this many fused candidates
 VECTOR_MATCH_DEPTH = 10  # "matched_by vector" means within the vector method's first ten
 SECTION_CHARS = 300  # a section's text is embedded up to this length
@@ -248,6 +249,7 @@ class SearchService:
         for doc in changed:
             self.lexical.upsert(doc.code, doc.lexical_fields)
             self.fuzzy.upsert(doc.code, (doc.name, *doc.aliases))
+        self.fuzzy.prepare()  # now, rather than in the first search after a change
         self.items = documents
         self._suggest_keys = build_suggest_keys(documents.values())
         # the words people may type in pinyin or mistype by sound: our names, aliases, synonyms and their parts
@@ -344,7 +346,7 @@ class SearchService:
         if "fuzzy" in methods:
             best: dict[str, tuple[str, float, str]] = {}
             for text in texts:  # as typed, and as transliterated from pinyin
-                for code, score, name in self.fuzzy.search(text, CANDIDATE_DEPTH, allowed):
+                for code, score, name in self.fuzzy.search(text, FUZZY_DEPTH, allowed):
                     if score > best.get(code, ("", 0.0, ""))[1]:
                         best[code] = (code, score, name)
             ranked["fuzzy"] = sorted((row for row in best.values() if row[1] >= FUZZY_FLOOR), key=lambda row: -row[1])

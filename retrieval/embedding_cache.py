@@ -65,7 +65,8 @@ def text_digest(kind: str, text: str) -> str:
 class CachedEmbedder:
     """An ``Embedder`` that looks every text up in the cache first and embeds only the misses.
 
-    Queries are also kept in a small in-memory LRU, because the same searches come back often.
+    Only passages (curated content) are persisted. Queries are what people typed: they are kept
+    in a small in-memory LRU, because the same searches come back often, and never written down.
     ``embedded_texts`` counts what really went through the model (tests and benchmarks read it).
     """
 
@@ -79,13 +80,12 @@ class CachedEmbedder:
         self._query_lru_size = query_lru_size
         self._lock = threading.Lock()
 
-    def _embed(self, kind: str, texts: Sequence[str]) -> np.ndarray:
-        digests = [text_digest(kind, t) for t in texts]
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        digests = [text_digest("passage", t) for t in texts]
         found = self.cache.get_many(self.model_id, digests)
         missing = {d: t for d, t in zip(digests, texts, strict=True) if d not in found}
         if missing:
-            method = self.embedder.embed_queries if kind == "query" else self.embedder.embed_passages
-            vectors = method(list(missing.values()))
+            vectors = self.embedder.embed_passages(list(missing.values()))
             fresh = dict(zip(missing, vectors, strict=True))
             self.cache.put_many(self.model_id, fresh)
             found.update(fresh)
@@ -95,19 +95,17 @@ class CachedEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([found[d] for d in digests]).astype(np.float32, copy=False)
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed("passage", texts)
-
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             cached = [self._query_lru.get(t) for t in texts]
             for text, vector in zip(texts, cached, strict=True):
                 if vector is not None:
                     self._query_lru.move_to_end(text)
-        missing = [t for t, v in zip(texts, cached, strict=True) if v is None]
+        missing = list(dict.fromkeys(t for t, v in zip(texts, cached, strict=True) if v is None))
         if missing:
-            fresh = dict(zip(missing, self._embed("query", missing), strict=True))
+            fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
             with self._lock:
+                self.embedded_texts += len(missing)
                 for text, vector in fresh.items():
                     self._query_lru[text] = vector
                 while len(self._query_lru) > self._query_lru_size:

@@ -24,6 +24,9 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 _FILLER = re.compile(r"怎么办|怎么|如何|怎样|办理|需要|什么|哪里|哪儿|可以|能否|请问|一下|我想|我要|我的|想要|要求|的|了|吗|呢|啊|呀|吧")
 
 
+MAX_NAME_LIKE_CHARS = 16
+
+
 class FuzzyNameIndex:
     def __init__(self, *, score_cutoff: float = 60.0) -> None:
         self.score_cutoff = score_cutoff
@@ -68,12 +71,16 @@ class FuzzyNameIndex:
                 initials.append(name_initials)
         return owners, chars, pinyins, initials
 
-    def search(self, query: str, top_k: int, allowed: set[str] | None = None) -> list[tuple[str, float, str]]:
-        """(doc id, score 0–1, the matched name), best first."""
+    def prepare(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Compute the pinyin forms of every name (done lazily otherwise)."""
         with self._lock:
             if self._arrays is None:
                 self._arrays = self._build()
-            owners, chars, pinyins, initials = self._arrays
+            return self._arrays
+
+    def search(self, query: str, top_k: int, allowed: set[str] | None = None) -> list[tuple[str, float, str]]:
+        """(doc id, score 0–1, the matched name), best first."""
+        owners, chars, pinyins, initials = self.prepare()
         query = normalize_text(query)
         core = _FILLER.sub("", _NOT_CJK.sub("", query))
         words = _LATIN_WORD.findall(query)
@@ -81,7 +88,9 @@ class FuzzyNameIndex:
         typed_pinyin = "".join(w for w, s in zip(words, syllables, strict=True) if s)
         # (query form, name forms, scorer, weight): homophone and pinyin matches are a little less sure
         comparisons = []
-        if len(core) >= 2:
+        # a long sentence is not a mistyped name: the lexical and vector methods handle those,
+        # and partial matching costs grow with the query's length
+        if 2 <= len(core) <= MAX_NAME_LIKE_CHARS:
             comparisons.append((core, chars, fuzz.partial_ratio, 1.0))
             comparisons.append((to_pinyin(core), pinyins, fuzz.partial_ratio, 0.95))
         if len(typed_pinyin) >= 4:

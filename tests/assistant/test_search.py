@@ -132,3 +132,36 @@ async def test_edits_additions_and_retirements_reach_every_index_without_a_rebui
     assert await service.sync() == 1
     assert "CD-9001" not in await top(service, "犬只免疫证明")
     assert "CD-9001" not in service.vectors
+
+
+async def test_lexical_search_serves_while_vectors_build(tmp_path):
+    import json
+
+    from assistant.importers import import_catalog
+    from miniapp_api.health import Readiness
+    from settings import Settings
+
+    lines = [{"TASK_CODE": f"T{n}", "TASK_NAME": name, "accept_standard": "符合条件的申请人" * 20}
+             for n, name in enumerate(["养犬登记", "结婚登记", "护照办理"])]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path, load_demo=False)  # an empty embedding cache
+    db = await prepare_database(settings)
+    catalog = CatalogService(db, AuditLog(db))
+    await import_catalog(db, catalog, "gdzwfw", path)
+    executor = ThreadPoolExecutor(max_workers=2)
+    readiness = Readiness()
+    search = build_search(settings, catalog, executor, readiness)
+    try:
+        await search.start()
+        early = await search.search("养犬登记", channel=None)
+        assert early.results[0].code == "T0"
+        if not search.vector_ready:
+            assert early.methods == ["lexical", "fuzzy"] and "vector_index" in readiness.building
+        await search.wait_for_vectors()
+        assert readiness.components["vector_index"] == {"ready": True, "items": 3, "vectors": 6}
+        assert (await search.search("养犬登记", channel=None)).methods == ["lexical", "vector", "fuzzy"]
+    finally:
+        await search.stop()
+        executor.shutdown()
+        await db.dispose()

@@ -51,6 +51,7 @@ async def test_bad_query_arguments_are_explained_field_by_field(app, client):
 async def test_health_readiness_and_the_openapi_document(app, client):
     health = await client.get("/healthz")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
+    await app.ctx.search.wait_for_vectors()
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == {"ready": True} and ready.json()["kb_version"] >= 1
     app.ctx.readiness.report("vector_index", ready=False, done=10, total=80)

@@ -16,11 +16,18 @@ from pathlib import Path
 from sanic import Sanic
 
 from assistant.catalog import CatalogService
+from assistant.demands import DemandService
+from assistant.dialogue import DialogueManager
+from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, load_conversations
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
 from assistant.search_eval import evaluate, format_report, load_queries
+from intents.classifier import IntentClassifier, load_examples
+from intents.demand_router import DemandRouter, NearestCategoryName, load_demand_examples
+from intents.routing_eval import evaluate_routing, format_routing
+from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import common, health, items, search
+from miniapp_api import chat, common, health, items, search
 from miniapp_api.health import Readiness
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
@@ -68,6 +75,38 @@ def build_search(settings: Settings, catalog: CatalogService, executor: ThreadPo
     )
 
 
+async def build_dialogue(settings: Settings, db: Database, catalog: CatalogService,
+                         search: SearchService) -> DialogueManager:
+    """The assistant: intent classifier, demand router and region table from our demo content."""
+    if search.embedder is None:
+        raise RuntimeError("the assistant needs an embedder (RYB_EMBEDDER is 'none')")
+    loop = asyncio.get_running_loop()
+    intents = await loop.run_in_executor(
+        search.executor, partial(IntentClassifier, search.embedder, load_examples(DEMO_DIR / "intents"),
+                                 threshold=settings.intent_min_confidence))
+    router = await loop.run_in_executor(
+        search.executor, DemandRouter, search.embedder, load_demand_examples(DEMO_DIR / "demands"))
+    regions = RegionTable.load(DEMO_DIR / "regions" / "chengdu.yaml")
+    return DialogueManager(db, catalog, search, intents, regions, DemandService(db, router, regions),
+                           session_ttl_seconds=settings.dialogue_ttl_seconds,
+                           faq_min_similarity=settings.faq_min_similarity)
+
+
+async def start_dialogue(app: Sanic, settings: Settings) -> None:
+    readiness: Readiness = app.ctx.readiness
+    if app.ctx.search.embedder is None:
+        readiness.report("assistant", ready=True, enabled=False)
+        return
+    readiness.report("assistant", ready=False)
+    try:
+        app.ctx.dialogue = await build_dialogue(settings, app.ctx.db, app.ctx.catalog, app.ctx.search)
+    except Exception:
+        log.exception("the assistant could not be built")
+        readiness.report("assistant", ready=False, error="could not be built; see the log")
+        raise
+    readiness.report("assistant", ready=True)
+
+
 def create_app(settings: Settings | None = None, name: str = "rongyiban") -> Sanic:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -82,6 +121,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
     app.blueprint(health.bp)
     app.blueprint(items.bp)
     app.blueprint(search.bp)
+    app.blueprint(chat.bp)
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -101,6 +141,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
         app.ctx.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ryb-cpu")
         app.ctx.search = build_search(settings, app.ctx.catalog, app.ctx.executor, app.ctx.readiness)
         await app.ctx.search.start(sync_seconds=settings.search_sync_seconds)
+        app.ctx.dialogue = None  # the chat answers 503 until the assistant's models are built
+        app.ctx.dialogue_task = asyncio.get_running_loop().create_task(start_dialogue(app, settings))
         # later capabilities register their delivery handlers here (approval handoff, pushes, …)
         app.ctx.outbox_worker = OutboxWorker(
             outbox, handlers={},
@@ -112,6 +154,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
 
     @app.after_server_stop
     async def close_services(app: Sanic) -> None:
+        app.ctx.dialogue_task.cancel()
+        await asyncio.gather(app.ctx.dialogue_task, return_exceptions=True)
         await app.ctx.outbox_worker.stop()
         await app.ctx.search.stop()
         app.ctx.executor.shutdown(wait=True)
@@ -146,6 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--catalog", help="FORMAT:PATH to import into a fresh temporary database first")
     evaluation.add_argument("--top-k", type=int, default=10)
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+
+    routing = commands.add_parser("eval-routing", help="12345 demand routing: accuracy and macro-F1 vs a baseline")
+    routing.add_argument("--messages", required=True, type=Path, help="CSV with topic, detail, level1")
+    routing.add_argument("--json", action="store_true")
+
+    dialogue = commands.add_parser("eval-dialogue", help="scripted multi-turn conversations")
+    dialogue.add_argument("file", type=Path, help="JSONL of {id, turns: [{user, expect}]}")
+    dialogue.add_argument("--json", action="store_true")
     return parser
 
 
@@ -189,6 +241,37 @@ async def _eval_search(settings: Settings, queries: Path, catalog_spec: str | No
         finally:
             executor.shutdown()
             await db.dispose()
+
+
+async def _with_assistant(settings: Settings, action):  # type: ignore[no-untyped-def]
+    """A demo-content assistant on a scratch database, as the evaluation commands need."""
+    with tempfile.TemporaryDirectory(prefix="ryb-eval-") as scratch:
+        settings = settings.with_overrides(database_url=f"sqlite+aiosqlite:///{scratch}/eval.db", load_demo=True)
+        db = await prepare_database(settings)
+        executor = ThreadPoolExecutor(max_workers=2)
+        search = build_search(settings, CatalogService(db, AuditLog(db)), executor)
+        try:
+            await search.start()
+            await search.wait_for_vectors()
+            return await action(await build_dialogue(settings, db, search.catalog, search))
+        finally:
+            await search.stop()
+            executor.shutdown()
+            await db.dispose()
+
+
+async def _eval_routing(settings: Settings, messages: Path) -> dict:
+    async def run(manager: DialogueManager) -> dict:
+        router = manager.demands.router
+        baseline = NearestCategoryName(router.embedder, router.categories)
+        return await asyncio.get_running_loop().run_in_executor(
+            manager.search.executor, evaluate_routing, router, baseline, messages)
+
+    return await _with_assistant(settings, run)
+
+
+async def _eval_dialogue(settings: Settings, path: Path) -> dict:
+    return await _with_assistant(settings, lambda manager: evaluate_dialogues(manager, load_conversations(path)))
 
 
 def _print_report(report: ImportReport) -> int:
@@ -243,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval-search":
             report = asyncio.run(_eval_search(settings, args.queries, args.catalog, args.top_k))
             print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+        elif args.command == "eval-routing":
+            report = asyncio.run(_eval_routing(settings, args.messages))
+            print(json.dumps(report, ensure_ascii=False) if args.json else format_routing(report))
+        elif args.command == "eval-dialogue":
+            report = asyncio.run(_eval_dialogue(settings, args.file))
+            print(json.dumps(report, ensure_ascii=False) if args.json else format_dialogue_report(report))
     except DatabaseUnavailable as exc:
         print(f"rongyiban: {exc}", file=sys.stderr)
         return 2

@@ -59,6 +59,11 @@ class Settings:
     search_max_query_chars: int = 200
     # how often a server process checks whether another one changed the knowledge base
     search_sync_seconds: float = 5.0
+    # the assistant: how long a conversation's state lives, how close a question must be to a
+    # curated FAQ question for its answer to be used, and the intent classifier's threshold
+    dialogue_ttl_seconds: float = 1800.0
+    faq_min_similarity: float = 0.95
+    intent_min_confidence: float = 0.5
     # keyed hashes and session signing; masked in --print-settings
     secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
 

@@ -105,6 +105,10 @@ class CatalogService:
                 for r in await conn.execute(query)
             ]
 
+    async def faq_versions(self) -> dict[str, int]:
+        async with self.db.read() as conn:
+            return dict((await conn.execute(sa.select(faq_entries.c.id, faq_entries.c.version))).all())
+
     async def synonyms(self) -> list[Synonym]:
         async with self.db.read() as conn:
             rows = await conn.execute(

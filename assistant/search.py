@@ -54,6 +54,7 @@ SECTION_CHARS = 300  # a section's text is embedded up to this length
 EMBED_BATCH = 32
 # words in nearly every local guide: they only add noise to a lexical match
 LOCAL_STOPWORDS = ("成都", "成都市", "四川", "四川省", "本市", "市民")
+DISTINCTIVE_MAX_ITEMS = 5
 FUZZY_FLOOR = 0.6  # weaker fuzzy matches are coincidences of a character or two
 
 
@@ -174,6 +175,8 @@ class SearchService:
         self.pinyin = PinyinVocabulary()
         self.vectors = VectorIndex(embedder.dim) if embedder else None
         self.items: dict[str, IndexedItem] = {}
+        self.distinctive_words: frozenset[str] = frozenset()
+        self._synonym_terms: list[str] = []
         self.vector_ready = False
         self._vector_pending: set[str] = set()
         self._vector_task: asyncio.Task[None] | None = None
@@ -254,6 +257,12 @@ class SearchService:
         self.fuzzy.prepare()  # now, rather than in the first search after a change
         self.items = documents
         self._suggest_keys = build_suggest_keys(documents.values())
+        # words that point to a few items only ("驾驶证", "营业执照"), not "申请" or "登记": words of
+        # official names (nouns, unlike colloquial aliases such as "拿到"), and whole synonym terms ("医保")
+        per_item = Counter(w for d in documents.values() for w in set(self.tokenizer.tokenize(d.name)) if len(w) >= 2)
+        self.distinctive_words = frozenset(w for w, n in per_item.items() if n <= DISTINCTIVE_MAX_ITEMS)
+        self._synonym_terms = sorted({normalize_text(t) for s in synonyms for t in (s.colloquial, s.official)
+                                      if len(t) >= 2}, key=len, reverse=True)
         # the words people may type in pinyin or mistype by sound: our names, aliases, synonyms and their parts
         phrases = [n for d in documents.values() for n in (d.name, *d.aliases)]
         phrases += [t for s in synonyms for t in (s.colloquial, s.official)]
@@ -291,6 +300,14 @@ class SearchService:
     def _report(self, name: str, **state: Any) -> None:
         if self.readiness is not None:
             self.readiness.report(name, **state)
+
+    def names_an_item(self, text: str) -> bool:
+        """Whether the text contains a word that points to particular items."""
+        assert self.tokenizer is not None
+        converted, corrections = self.pinyin.transliterate(normalize_text(text))
+        expanded = " ".join([converted, *corrections])
+        return (any(t in self.distinctive_words for t in self.tokenizer.tokenize(expanded))
+                or any(term in expanded for term in self._synonym_terms))
 
     # --- searching ------------------------------------------------------------------------
     @property

@@ -81,11 +81,20 @@ class CachedEmbedder:
         self._lock = threading.Lock()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        digests = [text_digest("passage", t) for t in texts]
+        return self._persisted("passage", texts)
+
+    def embed_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """Curated short texts (labelled examples, FAQ questions) compared with what people type:
+        embedded like queries, so the comparison is symmetric, and persisted like passages."""
+        return self._persisted("query", texts)
+
+    def _persisted(self, kind: str, texts: Sequence[str]) -> np.ndarray:
+        digests = [text_digest(kind, t) for t in texts]
         found = self.cache.get_many(self.model_id, digests)
         missing = {d: t for d, t in zip(digests, texts, strict=True) if d not in found}
         if missing:
-            vectors = self.embedder.embed_passages(list(missing.values()))
+            method = self.embedder.embed_passages if kind == "passage" else self.embedder.embed_queries
+            vectors = method(list(missing.values()))
             fresh = dict(zip(missing, vectors, strict=True))
             self.cache.put_many(self.model_id, fresh)
             found.update(fresh)

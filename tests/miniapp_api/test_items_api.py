@@ -52,11 +52,13 @@ async def test_health_readiness_and_the_openapi_document(app, client):
     health = await client.get("/healthz")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     await app.ctx.search.wait_for_vectors()
+    await app.ctx.dialogue_task
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == {"ready": True} and ready.json()["kb_version"] >= 1
     app.ctx.readiness.report("vector_index", ready=False, done=10, total=80)
     building = await client.get("/readyz")
     assert building.status_code == 503 and building.json()["building"] == ["vector_index"]
+    assert set(ready.json()["components"]) == {"lexical_index", "vector_index", "assistant"}
     spec = await client.get("/docs/openapi.json")
     assert spec.status_code == 200 and "/api/v1/items/{code}" in spec.json()["paths"]
 

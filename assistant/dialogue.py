@@ -1,0 +1,320 @@
+"""The dialogue manager (对话管理): one turn in, one channel-neutral ``Reply`` out.
+
+It keeps per-user, per-channel state in the database with a time-to-live (the current item, the
+options it offered), so follow-ups ("那要多久", "这个在哪办") resolve against the current item, a
+numbered choice ("2", "第二个", or the item's name) picks one of the offered options, a new topic
+replaces the old one, and "重新开始" resets. Answers are rendered from curated records only; when
+retrieval is not confident it says so, offers the closest items as options (never as the answer)
+and points to the 12345 hotline or a human.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from assistant.answers import AnswerRenderer
+from assistant.catalog import CatalogService, ItemRecord
+from assistant.demands import DemandService
+from assistant.reply import Card, Reply
+from assistant.search import SearchResult, SearchService
+from intents.classifier import IntentClassifier
+from intents.slots import ASPECT_PATTERNS, RegionTable, extract_slots, find_aspect
+from logs import mask_personal_data
+from retrieval.lexical import normalize_text
+from retrieval.vector import VectorIndex
+from store.database import Database
+from store.tables import chat_turns, dialogue_sessions, utcnow
+
+MAX_TEXT = 2000  # longer pastes are cut here; the rest is not read
+RESET = re.compile(r"^(重新开始|重来|重新来|清空|从头开始|reset|restart)[。.!！]*$")
+_THANKS = re.compile(r"谢|感谢|thank|辛苦")
+_PRONOUN = re.compile(r"这个|那个|它|这|那|上面|刚才")
+_FILLER = re.compile(r"有没有|[吗呢吧啊呀哦嘛了的么要得需我你是还请问一下就都也能可以怎么样如何什么啥子咋个多少一般才]")
+_CHINESE_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+_CHOICE = re.compile(r"^(?:第)?\s*([1-5一二两三四五])\s*(?:个|项|条|号)?(?:吧|呀|啊|。)?$")
+CLARIFY_BAND = 0.9  # results within this share of the top fused score are "just as likely"
+CONTEXT_BAND = 0.75  # the current item wins if it is at least this close to the top result
+MAX_OPTIONS = 4
+
+
+@dataclass
+class DialogueState:
+    item: str | None = None  # the current item's code
+    options: list[str] = field(default_factory=list)  # codes offered in the last clarification
+    pending_aspect: str | None = None  # the aspect asked before we had to clarify
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.item, "options": self.options, "pending_aspect": self.pending_aspect}
+
+
+@dataclass
+class Turn:
+    turn_id: int
+    reply: Reply
+
+
+class FaqMatcher:
+    """Nearest curated FAQ question, compared as query to query."""
+
+    def __init__(self, search: SearchService) -> None:
+        self.search = search
+        self.index: VectorIndex | None = None
+        self.entries: dict[str, Any] = {}
+        self.versions: dict[str, int] = {}
+        self._kb_version: int | None = None
+
+    async def refresh(self, catalog: CatalogService) -> None:
+        if self.search.embedder is None:
+            return
+        version = await catalog.kb_version()
+        if version == self._kb_version:
+            return
+        entries = {e.id: e for e in await catalog.faq()}
+        versions = await catalog.faq_versions()
+        ids = list(entries)
+        loop = asyncio.get_running_loop()
+        vectors = await loop.run_in_executor(
+            self.search.executor, self.search.embedder.embed_examples, [normalize_text(entries[i].question) for i in ids])
+        index = VectorIndex(self.search.embedder.dim)
+        for faq_id, vector in zip(ids, vectors, strict=True):
+            index.upsert(faq_id, vector, ["question"])
+        self.index, self.entries, self.versions, self._kb_version = index, entries, versions, version
+
+    def best(self, query_vector: Any) -> tuple[Any, float] | None:
+        if self.index is None or query_vector is None:
+            return None
+        hits = self.index.search(query_vector, 1)
+        return (self.entries[hits[0][0]], hits[0][1]) if hits else None
+
+
+class DialogueManager:
+    def __init__(
+        self,
+        db: Database,
+        catalog: CatalogService,
+        search: SearchService,
+        intents: IntentClassifier,
+        regions: RegionTable,
+        demands: DemandService,
+        *,
+        session_ttl_seconds: float = 1800,
+        faq_min_similarity: float = 0.95,
+    ) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.search = search
+        self.intents = intents
+        self.regions = regions
+        self.demands = demands
+        self.renderer = AnswerRenderer()
+        self.faq = FaqMatcher(search)
+        self.session_ttl = timedelta(seconds=session_ttl_seconds)
+        self.faq_min_similarity = faq_min_similarity
+
+    # --- one turn ---------------------------------------------------------------------
+    async def handle(self, channel: str, user: str, text: str) -> Turn:
+        started = time.perf_counter()
+        session_key = f"{channel}:{user}"[:200]
+        text = (text or "").strip()[:MAX_TEXT]
+        state = await self._load(session_key)
+        reply = await self._respond(session_key, channel, text, state)
+        await self._save(session_key, state)
+        turn_id = await self._log(session_key, channel, text, reply, (time.perf_counter() - started) * 1000)
+        return Turn(turn_id, reply)
+
+    async def _respond(self, session_key: str, channel: str, text: str, state: DialogueState) -> Reply:
+        norm = normalize_text(text)
+        if not norm:
+            return Reply(self.renderer.text("empty.j2"), intent="greeting", confidence=1.0, no_answer=True)
+        if RESET.match(norm):
+            state.item, state.options, state.pending_aspect = None, [], None
+            return Reply(self.renderer.text("greeting.j2", thanks=False), intent="greeting")
+
+        slots = extract_slots(text, self.regions)
+        if state.options:
+            chosen = self._choice(norm, state.options)
+            if chosen is not None:
+                aspect = slots.aspect or state.pending_aspect
+                state.item, state.options, state.pending_aspect = chosen, [], None
+                return await self._answer_item(chosen, aspect, intent="consult", confidence=1.0)
+
+        loop = asyncio.get_running_loop()
+        decision = await loop.run_in_executor(self.search.executor, self.intents.classify, text)
+        intent = decision.intent
+        if intent == "human":
+            return Reply(self.renderer.text("human.j2"), intent="human", confidence=decision.confidence,
+                         no_answer=True)
+        if intent == "greeting":
+            return Reply(self.renderer.text("greeting.j2", thanks=bool(_THANKS.search(norm))), intent="greeting",
+                         confidence=decision.confidence, no_answer=True)
+        if intent == "progress" and (slots.ticket_numbers or slots.application_numbers or not slots.aspect):
+            return await self._progress(slots, decision.confidence)
+        if intent == "demand":
+            ticket = await self.demands.create(session_key, channel, text)
+            return Reply(self.renderer.text("demand_created.j2", ticket=ticket), intent="demand",
+                         confidence=decision.confidence, no_answer=True,
+                         quick_replies=[f"查询工单{ticket.number}"])
+        result = await self.search.search(text, top_k=MAX_OPTIONS + 1, channel=None)
+        if intent == "out_of_scope" and (result.no_good_match or result.confidence < 0.9):
+            return Reply(self.renderer.text("out_of_scope.j2"), intent="out_of_scope",
+                         confidence=decision.confidence, no_answer=True)
+        # "审批要几天" without a number is a question about an item, not about an application
+        return await self._consult(norm, slots, state, result, "policy" if intent == "policy" else "consult")
+
+    async def _consult(self, norm: str, slots, state: DialogueState, result: SearchResult, intent: str) -> Reply:  # type: ignore[no-untyped-def]
+        content = self._content_left(norm)
+        if state.item and slots.aspect and ((len(content) <= 4 and not self.search.names_an_item(content))
+                                            or (result.results and result.results[0].code == state.item)):
+            # "那要多久", "收不收费", "多久能批下来": about the current item, not a new one
+            return await self._answer_item(state.item, slots.aspect, intent=intent, confidence=1.0)
+        if slots.aspect and len(content) <= 1:  # "要多久" with no item in the conversation
+            return Reply(self.renderer.text("which_item.j2"), intent=intent, confidence=1.0, aspect=slots.aspect,
+                         no_answer=True)
+
+        codes = [hit.code for hit in result.results]
+        if result.no_good_match or not codes:
+            state.options, state.pending_aspect = codes[:3], slots.aspect
+            return Reply(self.renderer.text("not_sure.j2", options=[h.name for h in result.results[:3]]),
+                         intent=intent, confidence=result.confidence, aspect=slots.aspect, no_answer=True,
+                         quick_replies=[*(h.name for h in result.results[:3]), "转人工"])
+        top = result.results[0].score
+        close = [hit for hit in result.results if hit.score >= top * CLARIFY_BAND][:MAX_OPTIONS]
+        named = [hit for hit in result.results
+                 if any(normalize_text(n) in norm for n in (hit.name, *self.search.items[hit.code].aliases) if len(n) >= 3)]
+        current = next((hit for hit in result.results if hit.code == state.item), None)
+        if len(named) == 1:
+            close = named  # the person named one of them
+        elif current is not None and current.score >= top * CONTEXT_BAND:
+            close = [current]  # the conversation is already about one of the likely items
+        if len(close) > 1:
+            close.sort(key=lambda hit: hit.code)  # a stable order, so "2" means the same thing every time
+            state.options, state.pending_aspect = [h.code for h in close], slots.aspect
+            return Reply(self.renderer.text("clarify.j2", options=[h.name for h in close]), intent=intent,
+                         confidence=result.confidence, aspect=slots.aspect, needs_clarification=True,
+                         quick_replies=[h.name for h in close],
+                         cards=[Card(title=h.name, description=h.department, item_code=h.code) for h in close])
+        codes = [close[0].code, *codes]
+        state.item, state.options, state.pending_aspect = codes[0], [], None
+        # a curated FAQ answer, when the question is (nearly) one of that item's FAQ questions
+        faq_reply = await self._faq(norm, slots.aspect, codes[0])
+        if faq_reply is not None:
+            return faq_reply
+        return await self._answer_item(codes[0], slots.aspect, intent=intent, confidence=result.confidence)
+
+    @staticmethod
+    def _content_left(norm: str) -> str:
+        """What remains of a message once aspect words, pronouns and filler are taken out."""
+        rest = norm
+        for _, pattern in ASPECT_PATTERNS:
+            rest = pattern.sub("", rest)
+        rest = _FILLER.sub("", _PRONOUN.sub("", rest))
+        return re.sub(r"[\W\d_]+", "", rest)
+
+    async def _faq(self, norm: str, aspect: str | None, item_code: str) -> Reply | None:
+        await self.faq.refresh(self.catalog)
+        if self.search.embedder is None:
+            return None
+        loop = asyncio.get_running_loop()
+        vector = (await loop.run_in_executor(self.search.executor, self.search.embedder.embed_queries, [norm]))[0]
+        best = self.faq.best(vector)
+        if best is None or best[1] < self.faq_min_similarity or item_code not in best[0].items:
+            return None
+        if aspect is not None and find_aspect(best[0].question) != aspect:
+            return None  # asked for one part of the guide: the template for that part answers it
+        entry, similarity = best
+        records = [r for r in [await self.catalog.get_item(code) for code in entry.items] if r]
+        return self.renderer.faq_answer(entry, self.faq.versions.get(entry.id, 1), records, confidence=similarity,
+                                        aspect=aspect)
+
+    async def _answer_item(self, code: str, aspect: str | None, *, intent: str, confidence: float) -> Reply:
+        record: ItemRecord | None = await self.catalog.get_item(code)
+        if record is None or record.item.status != "active":
+            return Reply(self.renderer.text("not_sure.j2", options=[]), intent=intent, confidence=0.0, no_answer=True)
+        return self.renderer.item_answer(record, aspect, intent=intent, confidence=confidence)
+
+    async def _progress(self, slots, confidence: float) -> Reply:  # type: ignore[no-untyped-def]
+        number = (slots.ticket_numbers or slots.application_numbers or [None])[0]
+        if number and number in slots.ticket_numbers:
+            ticket = await self.demands.get(number)
+            if ticket is not None:
+                return Reply(self.renderer.text("demand_status.j2", ticket=ticket), intent="progress",
+                             confidence=confidence, no_answer=True)
+        return Reply(self.renderer.text("progress_unknown.j2", number=number), intent="progress",
+                     confidence=confidence, no_answer=True)
+
+    def _choice(self, norm: str, options: list[str]) -> str | None:
+        match = _CHOICE.match(norm.replace(" ", ""))
+        if match:
+            raw = match.group(1)
+            index = int(raw) if raw.isdigit() else _CHINESE_NUMERALS[raw]
+            return options[index - 1] if 1 <= index <= len(options) else None
+        # "机动车驾驶证补证", "补证", "我要补办那个": a name in the reply, or the reply inside one name
+        matching = []
+        for code in options:
+            item = self.search.items.get(code)
+            names = [normalize_text(n) for n in (item.name, *item.aliases)] if item else []
+            if any((len(n) >= 2 and n in norm) or (len(norm) >= 2 and norm in n) for n in names):
+                matching.append(code)
+        return matching[0] if len(matching) == 1 else None
+
+    # --- state and log ------------------------------------------------------------------
+    async def _load(self, session_key: str) -> DialogueState:
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(dialogue_sessions).where(
+                dialogue_sessions.c.session_key == session_key))).first()
+        if row is None or row.expires_at <= utcnow():
+            return DialogueState()
+        return DialogueState(**row.state)
+
+    async def _save(self, session_key: str, state: DialogueState) -> None:
+        now = utcnow()
+        values = dict(session_key=session_key, state=state.to_json(), updated_at=now, expires_at=now + self.session_ttl)
+        async with self.db.transaction() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(dialogue_sessions).values(**values)
+            await conn.execute(statement.on_conflict_do_update(
+                index_elements=["session_key"],
+                set_={k: statement.excluded[k] for k in ("state", "updated_at", "expires_at")}))
+
+    async def forget(self, channel: str, user: str) -> None:
+        """Drop a user's dialogue state (for example when they unsubscribe)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(dialogue_sessions.delete().where(dialogue_sessions.c.session_key == f"{channel}:{user}"))
+
+    async def _log(self, session_key: str, channel: str, text: str, reply: Reply, latency_ms: float) -> int:
+        kb_version = await self.catalog.kb_version()
+        async with self.db.transaction() as conn:
+            result = await conn.execute(chat_turns.insert().values(
+                at=utcnow(), session_key=session_key, channel=channel, text=mask_personal_data(text)[:2000],
+                intent=reply.intent, aspect=reply.aspect, confidence=reply.confidence,
+                sources=[s.__dict__ for s in reply.sources], reply=mask_personal_data(reply.text),
+                no_answer=reply.no_answer, needs_clarification=reply.needs_clarification,
+                kb_version=kb_version, latency_ms=latency_ms).returning(chat_turns.c.id))
+            return int(result.scalar_one())
+
+    async def feedback(self, channel: str, user: str, turn_id: int, helpful: bool, reason: str | None) -> bool:
+        """Record 有用/没用 on one of this user's turns; False if there is no such turn of theirs."""
+        async with self.db.transaction() as conn:
+            result = await conn.execute(chat_turns.update().where(
+                chat_turns.c.id == turn_id, chat_turns.c.session_key == f"{channel}:{user}"[:200],
+            ).values(helpful=helpful, feedback_reason=mask_personal_data(reason or "")[:500] or None))
+        return result.rowcount == 1
+
+    async def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions without a good answer or with negative feedback, newest first (for staff)."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                sa.select(chat_turns.c.id, chat_turns.c.at, chat_turns.c.text, chat_turns.c.intent,
+                          chat_turns.c.helpful, chat_turns.c.feedback_reason)
+                .where(sa.or_(sa.and_(chat_turns.c.no_answer.is_(True), chat_turns.c.intent.in_(["consult", "policy"])),
+                              chat_turns.c.helpful.is_(False)))
+                .order_by(chat_turns.c.id.desc()).limit(limit))
+            return [dict(row._mapping) for row in rows]

@@ -1,0 +1,43 @@
+"""The channel-neutral reply (回复): what the assistant says, whatever the channel. WeChat and the
+mini-program each render it their own way."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """A curated record an answer was rendered from."""
+
+    type: str  # "service_item" or "faq"
+    id: str
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Card:
+    title: str
+    description: str = ""
+    item_code: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class Reply:
+    text: str
+    intent: str
+    confidence: float = 1.0
+    aspect: str | None = None
+    cards: list[Card] = field(default_factory=list)
+    quick_replies: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    needs_clarification: bool = False
+    no_answer: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["confidence"] = round(self.confidence, 4)
+        return body

@@ -1,0 +1,69 @@
+"""``/api/v1/chat`` and ``/api/v1/chat/feedback``: the assistant for the mini-program."""
+
+from __future__ import annotations
+
+import secrets
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from miniapp_api.common import ApiError
+
+bp = Blueprint("chat", url_prefix="/api/v1/chat")
+CHANNEL = "miniapp"
+SESSION_ID = r"^[0-9A-Za-z_\-]{8,64}$"
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str | None = Field(default=None, pattern=SESSION_ID)
+    text: str = Field(max_length=4000)  # up to 2,000 characters are read
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(pattern=SESSION_ID)
+    turn_id: int = Field(ge=1)
+    helpful: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
+    try:
+        return model.model_validate(request.json if request.body else {})
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_request", "请求内容不正确", details=[
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]) from None
+    except Exception:  # a body that is not JSON at all
+        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from None
+
+
+def dialogue(request: Request):  # type: ignore[no-untyped-def]
+    manager = getattr(request.app.ctx, "dialogue", None)
+    if manager is None:
+        if request.app.ctx.readiness.components.get("assistant", {}).get("enabled") is False:
+            raise ApiError(503, "assistant_unavailable", "本服务未启用智能助手（未配置向量模型）")
+        raise ApiError(503, "assistant_starting", "助手正在启动，请稍后再试")
+    return manager
+
+
+@bp.post("/")
+@openapi.summary("One turn of the conversation with the assistant")
+async def chat(request: Request) -> HTTPResponse:
+    body: ChatRequest = parse_body(ChatRequest, request)  # type: ignore[assignment]
+    session_id = body.session_id or secrets.token_urlsafe(16)
+    turn = await dialogue(request).handle(CHANNEL, session_id, body.text)
+    return json({"session_id": session_id, "turn_id": turn.turn_id, "reply": turn.reply.to_json()})
+
+
+@bp.post("/feedback")
+@openapi.summary("Helpful / not helpful on one of the session's answers")
+async def feedback(request: Request) -> HTTPResponse:
+    body: FeedbackRequest = parse_body(FeedbackRequest, request)  # type: ignore[assignment]
+    if not await dialogue(request).feedback(CHANNEL, body.session_id, body.turn_id, body.helpful, body.reason):
+        raise ApiError(404, "turn_not_found", "没有找到这条回答", details={"turn_id": body.turn_id})
+    return json({"ok": True})

@@ -1,0 +1,54 @@
+"""``/api/v1/chat`` and its feedback through the real app over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.miniapp_api.test_items_api import assert_error
+
+
+async def assistant_ready(app) -> None:
+    await asyncio.wait_for(asyncio.shield(app.ctx.dialogue_task), timeout=300)
+
+
+async def test_a_conversation_over_http(app, client):
+    await assistant_ready(app)
+    first = await client.post("/api/v1/chat", json={"text": "结婚登记要带什么材料"})
+    assert first.status_code == 200
+    body = first.json()
+    session, reply = body["session_id"], body["reply"]
+    assert len(session) >= 8 and body["turn_id"] >= 1
+    assert set(reply) >= {"text", "cards", "quick_replies", "sources", "intent", "aspect", "confidence",
+                          "needs_clarification", "no_answer"}
+    assert reply["intent"] == "consult" and reply["aspect"] == "材料"
+    assert reply["sources"] == [{"type": "service_item", "id": "CD-0027", "name": "结婚登记", "version": 1}]
+    follow = (await client.post("/api/v1/chat", json={"session_id": session, "text": "那要多久"})).json()
+    assert follow["session_id"] == session and follow["reply"]["sources"][0]["id"] == "CD-0027"
+    assert follow["reply"]["aspect"] == "时限"
+
+    feedback = await client.post("/api/v1/chat/feedback", json={
+        "session_id": session, "turn_id": follow["turn_id"], "helpful": True})
+    assert feedback.status_code == 200
+    stranger = await client.post("/api/v1/chat/feedback", json={
+        "session_id": "someone-else-123", "turn_id": follow["turn_id"], "helpful": False})
+    assert_error(stranger, 404, "turn_not_found")
+
+
+async def test_bad_chat_requests_get_the_error_shape(app, client):
+    await assistant_ready(app)
+    assert_error(await client.post("/api/v1/chat", content=b"{not json"), 400, "invalid_json")
+    assert_error(await client.post("/api/v1/chat", json={"session_id": "bad id!", "text": "你好"}), 400,
+                 "invalid_request")
+    assert_error(await client.post("/api/v1/chat", json={"text": "长" * 4001}), 400, "invalid_request")
+    assert_error(await client.post("/api/v1/chat", json={}), 400, "invalid_request")
+    empty = await client.post("/api/v1/chat", json={"text": ""})
+    assert empty.status_code == 200 and empty.json()["reply"]["text"]
+
+
+async def test_chat_says_so_when_the_assistant_is_not_enabled(test_settings):
+    from server import create_app
+    from tests.miniapp_api.conftest import serve
+
+    app = create_app(test_settings.with_overrides(embedder="none"))
+    async with serve(app) as client:
+        assert_error(await client.post("/api/v1/chat", json={"text": "你好"}), 503, "assistant_unavailable")

@@ -41,6 +41,7 @@ _FILLER = re.compile(r"有没有|[吗呢吧啊呀哦嘛了的么要得需我你�
 _CHINESE_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _CHOICE = re.compile(r"^(?:第)?\s*([1-5一二两三四五])\s*(?:个|项|条|号)?(?:吧|呀|啊|。)?$")
 CLARIFY_BAND = 0.9  # results within this share of the top fused score are "just as likely"
+IN_SCOPE_AFTER_ALL = 0.9  # a search this sure overrules an out-of-scope intent ("公积金利率多少")
 CONTEXT_BAND = 0.75  # the current item wins if it is at least this close to the top result
 MAX_OPTIONS = 4
 
@@ -155,6 +156,7 @@ class DialogueManager:
         if intent == "greeting":
             return Reply(self.renderer.text("greeting.j2", thanks=bool(_THANKS.search(norm))), intent="greeting",
                          confidence=decision.confidence, no_answer=True)
+        # "审批要几天" without a number is a question about an item, not about an application
         if intent == "progress" and (slots.ticket_numbers or slots.application_numbers or not slots.aspect):
             return await self._progress(slots, decision.confidence)
         if intent == "demand":
@@ -163,10 +165,9 @@ class DialogueManager:
                          confidence=decision.confidence, no_answer=True,
                          quick_replies=[f"查询工单{ticket.number}"])
         result = await self.search.search(text, top_k=MAX_OPTIONS + 1, channel=None)
-        if intent == "out_of_scope" and (result.no_good_match or result.confidence < 0.9):
+        if intent == "out_of_scope" and result.confidence < IN_SCOPE_AFTER_ALL:
             return Reply(self.renderer.text("out_of_scope.j2"), intent="out_of_scope",
                          confidence=decision.confidence, no_answer=True)
-        # "审批要几天" without a number is a question about an item, not about an application
         return await self._consult(norm, slots, state, result, "policy" if intent == "policy" else "consult")
 
     async def _consult(self, norm: str, slots, state: DialogueState, result: SearchResult, intent: str) -> Reply:  # type: ignore[no-untyped-def]

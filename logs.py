@@ -68,7 +68,9 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Sanic's own loggers carry their own handlers; route them through ours instead
-    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets"):
+    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets", "jieba"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # jieba sets itself to DEBUG and announces every dictionary load
+    logging.getLogger("jieba").setLevel(max(root.level, logging.INFO))

@@ -126,3 +126,29 @@ def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):
     assert report["fused"]["recall@1"] == 1.0 and report["misses"] == []
     text = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", env=env, timeout=300)
     assert "fused" in text.stdout and "R@5" in text.stdout
+
+
+def test_eval_routing_and_eval_dialogue_report_their_figures(env, tmp_path):
+    messages = tmp_path / "messages.csv"
+    messages.write_text(
+        "topic,detail,level1\n"
+        "公司拖欠工资,我在A区一家公司上班，老板已经三个月没发工资了,劳动和社会保障\n"
+        "烧烤油烟扰民,小区楼下烧烤店每天晚上油烟很大，窗户都不敢开,环境保护\n"
+        "公交车太挤,早高峰的公交车一直很挤，希望增加班次,交通运输\n", encoding="utf-8")
+    result = run("eval-routing", "--messages", str(messages), "--json", env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["messages"] == 3 and set(report) == {"messages", "accuracy", "macro_f1", "per_class", "baseline"}
+    assert set(report["baseline"]) == {"accuracy", "macro_f1"} and report["accuracy"] >= 2 / 3
+
+    conversations = tmp_path / "dialogues.jsonl"
+    conversations.write_text(json.dumps({"id": "c1", "turns": [
+        {"user": "结婚登记要带什么材料", "expect": {"item": "结婚登记", "aspect": "材料", "intent": "consult"}},
+        {"user": "那要多久", "expect": {"item": "结婚登记", "aspect": "时限"}},
+        {"user": "今天天气怎么样", "expect": {"no_answer": True, "intent": "out_of_scope"}},
+    ]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run("eval-dialogue", str(conversations), "--json", env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["conversations"], report["turns"], report["met"]) == (1, 3, 3)
+    assert report["by_expectation"]["aspect"] == {"turns": 2, "met": 2} and report["failures"] == []

@@ -42,6 +42,7 @@ _CHINESE_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _CHOICE = re.compile(r"^(?:第)?\s*([1-5一二两三四五])\s*(?:个|项|条|号)?(?:吧|呀|啊|。)?$")
 CLARIFY_BAND = 0.9  # results within this share of the top fused score are "just as likely"
 IN_SCOPE_AFTER_ALL = 0.9  # a search this sure overrules an out-of-scope intent ("公积金利率多少")
+UNKNOWN_TOPIC_COSINE = 0.9  # below it, a best match for a question with unknown words is a guess
 CONTEXT_BAND = 0.75  # the current item wins if it is at least this close to the top result
 MAX_OPTIONS = 4
 
@@ -181,15 +182,15 @@ class DialogueManager:
                          no_answer=True)
 
         codes = [hit.code for hit in result.results]
-        if result.no_good_match or not codes:
+        named = [hit for hit in result.results
+                 if any(normalize_text(n) in norm for n in (hit.name, *self.search.items[hit.code].aliases) if len(n) >= 3)]
+        if result.no_good_match or not codes or (not named and self._about_something_else(norm, result)):
             state.options, state.pending_aspect = codes[:3], slots.aspect
             return Reply(self.renderer.text("not_sure.j2", options=[h.name for h in result.results[:3]]),
                          intent=intent, confidence=result.confidence, aspect=slots.aspect, no_answer=True,
                          quick_replies=[*(h.name for h in result.results[:3]), "转人工"])
         top = result.results[0].score
         close = [hit for hit in result.results if hit.score >= top * CLARIFY_BAND][:MAX_OPTIONS]
-        named = [hit for hit in result.results
-                 if any(normalize_text(n) in norm for n in (hit.name, *self.search.items[hit.code].aliases) if len(n) >= 3)]
         current = next((hit for hit in result.results if hit.code == state.item), None)
         if len(named) == 1:
             close = named  # the person named one of them
@@ -209,6 +210,12 @@ class DialogueManager:
         if faq_reply is not None:
             return faq_reply
         return await self._answer_item(codes[0], slots.aspect, intent=intent, confidence=result.confidence)
+
+    def _about_something_else(self, norm: str, result: SearchResult) -> bool:
+        """"考研报名在哪里报": words no guide contains, and a best match that is only loosely similar —
+        a service we do not have, however well one shared word ("报名") matches."""
+        loose = result.signals is not None and 0 < result.signals.vector < UNKNOWN_TOPIC_COSINE
+        return loose and bool(self.search.unknown_words(norm))
 
     @staticmethod
     def _content_left(norm: str) -> str:

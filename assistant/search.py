@@ -309,6 +309,14 @@ class SearchService:
         return (any(t in self.distinctive_words for t in self.tokenizer.tokenize(expanded))
                 or any(term in expanded for term in self._synonym_terms))
 
+    def unknown_words(self, text: str) -> list[str]:
+        """Content words of the text that no item contains at all ("考研", "签证")."""
+        assert self.tokenizer is not None and self.lexical is not None
+        converted, corrections = self.pinyin.transliterate(normalize_text(text))
+        words = self.tokenizer.tokenize(" ".join([converted, *corrections]))
+        # Latin words are English or pinyin the vocabulary could not place: no evidence either way
+        return [w for w in words if len(w) >= 2 and not w.isascii() and not self.lexical.known(w)]
+
     # --- searching ------------------------------------------------------------------------
     @property
     def available_methods(self) -> list[str]:

@@ -22,6 +22,7 @@ STOPWORDS = frozenset("""
 的 了 吗 呢 吧 啊 呀 么 嘛 是 在 有 和 与 及 或 我 你 他 她 我们 你们 要 想 想要 需要 需 请问 请 问 一下 一个
 怎么 怎么办 怎样 怎么样 如何 什么 啥 哪里 哪儿 哪个 哪些 多少 几 能 能不能 可以 可不可以 吗 是否 还 就 都 也
 办 办理 去 到 给 把 被 让 对 这个 那个 这 那 该 应该 之后 以后 现在 已经 没有 不 没 个 些 时候 里 上 下 中
+事情 事儿 东西 问题 情况 方面 相关
 the a an of to for and or is are how what i my me do does can
 """.split())
 
@@ -121,6 +122,10 @@ class BM25Index:
                         norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths[doc_id] / average))
                         scores[doc_id] += weight * idf * norm
         return sorted(scores.items(), key=lambda kv: -kv[1])[:top_k]
+
+    def known(self, term: str) -> bool:
+        """Whether any document contains the term at all."""
+        return any(term in postings for postings in self._postings.values())
 
     def matched_terms(self, doc_id: str, tokens: list[str]) -> set[str]:
         """Which query tokens occur anywhere in the document (for coverage and highlighting)."""

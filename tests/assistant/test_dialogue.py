@@ -118,3 +118,9 @@ async def test_every_turn_is_logged_masked_and_feedback_is_kept(manager):
     assert "510104199001011234" not in row.text and "5101**********1234" in row.text
     assert row.kb_version >= 1 and row.sources and row.helpful is False
     assert turn.turn_id in [q["id"] for q in await manager.unanswered()]
+
+
+async def test_a_repeated_message_gets_the_same_answer(manager):
+    replies = await say(manager, "u12", "住房公积金提取要带什么材料", "住房公积金提取要带什么材料",
+                        "住房公积金提取要带什么材料")
+    assert len({r.text for r in replies}) == 1 and replies[0].sources[0].id == "CD-0021"

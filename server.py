@@ -94,7 +94,7 @@ async def build_dialogue(settings: Settings, db: Database, catalog: CatalogServi
 
 async def start_dialogue(app: Sanic, settings: Settings) -> None:
     readiness: Readiness = app.ctx.readiness
-    if app.ctx.search.embedder is None:
+    if app.ctx.search.embedder is None or not settings.assistant:
         readiness.report("assistant", ready=True, enabled=False)
         return
     readiness.report("assistant", ready=False)

@@ -59,6 +59,8 @@ class Settings:
     search_max_query_chars: int = 200
     # how often a server process checks whether another one changed the knowledge base
     search_sync_seconds: float = 5.0
+    # build the assistant (intent classifier, 12345 router) at start; off for a search-only service
+    assistant: bool = True
     # the assistant: how long a conversation's state lives, how close a question must be to a
     # curated FAQ question for its answer to be used, and the intent classifier's threshold
     dialogue_ttl_seconds: float = 1800.0

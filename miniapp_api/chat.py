@@ -46,7 +46,7 @@ def dialogue(request: Request):  # type: ignore[no-untyped-def]
     manager = getattr(request.app.ctx, "dialogue", None)
     if manager is None:
         if request.app.ctx.readiness.components.get("assistant", {}).get("enabled") is False:
-            raise ApiError(503, "assistant_unavailable", "本服务未启用智能助手（未配置向量模型）")
+            raise ApiError(503, "assistant_unavailable", "本服务未启用智能助手")
         raise ApiError(503, "assistant_starting", "助手正在启动，请稍后再试")
     return manager
 

@@ -10,9 +10,11 @@ from server import create_app
 
 
 @pytest.fixture
-def app(test_settings):
-    """The production app on a fresh SQLite file, with the demo content loaded on start."""
-    return create_app(test_settings)
+def app(request, test_settings):
+    """The production app on a fresh SQLite file, with the demo content loaded on start; the
+    assistant is built only for tests marked ``with_assistant`` (it costs seconds of CPU)."""
+    assistant = request.node.get_closest_marker("with_assistant") is not None
+    return create_app(test_settings.with_overrides(assistant=assistant))
 
 
 @asynccontextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.miniapp_api.test_items_api import assert_error
 
 
@@ -11,6 +13,7 @@ async def assistant_ready(app) -> None:
     await asyncio.wait_for(asyncio.shield(app.ctx.dialogue_task), timeout=300)
 
 
+@pytest.mark.with_assistant
 async def test_a_conversation_over_http(app, client):
     await assistant_ready(app)
     first = await client.post("/api/v1/chat", json={"text": "结婚登记要带什么材料"})
@@ -34,6 +37,7 @@ async def test_a_conversation_over_http(app, client):
     assert_error(stranger, 404, "turn_not_found")
 
 
+@pytest.mark.with_assistant
 async def test_bad_chat_requests_get_the_error_shape(app, client):
     await assistant_ready(app)
     assert_error(await client.post("/api/v1/chat", content=b"{not json"), 400, "invalid_json")
@@ -49,6 +53,6 @@ async def test_chat_says_so_when_the_assistant_is_not_enabled(test_settings):
     from server import create_app
     from tests.miniapp_api.conftest import serve
 
-    app = create_app(test_settings.with_overrides(embedder="none"))
+    app = create_app(test_settings.with_overrides(assistant=False))
     async with serve(app) as client:
         assert_error(await client.post("/api/v1/chat", json={"text": "你好"}), 503, "assistant_unavailable")

@@ -59,6 +59,7 @@ async def test_health_readiness_and_the_openapi_document(app, client):
     building = await client.get("/readyz")
     assert building.status_code == 503 and building.json()["building"] == ["vector_index"]
     assert set(ready.json()["components"]) == {"lexical_index", "vector_index", "assistant"}
+    assert ready.json()["components"]["assistant"] == {"ready": True, "enabled": False}
     spec = await client.get("/docs/openapi.json")
     assert spec.status_code == 200 and "/api/v1/items/{code}" in spec.json()["paths"]
 

@@ -1,5 +1,6 @@
 """The composition root: ``create_app(settings)`` builds and wires every service, and ``main()``
-is the ``rongyiban`` command line (serve, db upgrade, import-catalog, load-demo)."""
+is the ``rongyiban`` command line (serve, db upgrade, import-catalog, load-demo, eval-search,
+eval-routing, eval-dialogue)."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
 def create_app(settings: Settings | None = None, name: str = "rongyiban") -> Sanic:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = Sanic(name, configure_logging=False, env_prefix="RYB_SANIC_")
+    # env_prefix=None: Sanic reads no environment of its own; settings.py is the one place that does
+    app = Sanic(name, configure_logging=False, env_prefix=None)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.OAS_TITLE = "Rong Yi Ban (蓉易办) assistant API"
     app.config.OAS_VERSION = "1"

@@ -22,7 +22,10 @@ from retrieval.embedding_cache import CachedEmbedder
 from retrieval.lexical import normalize_text
 
 MAX_CHARS = 300  # long messages say what they are about early; the rest costs embedding time
-EMBEDDING_WEIGHT = 2.0  # balances the dense view against thousands of sparse n-gram features
+# C and the weight of the dense view were chosen by 5-fold cross-validation on our own examples
+# (accuracy 0.858 at C=30, weight 1; 0.845 at C=10, weight 2; flat beyond C=30)
+EMBEDDING_WEIGHT = 1.0
+REGULARISATION_C = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class DemandRouter:
         self.ngrams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
                                       max_features=30_000)
         features = self._features(texts, fit=True, persist=True)
-        self.model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
+        self.model = LogisticRegression(C=REGULARISATION_C, max_iter=2000, class_weight="balanced")
         self.model.fit(features, labels)
         self.categories = list(self.model.classes_)
 

@@ -10,6 +10,8 @@ import json
 import logging
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -37,6 +39,14 @@ from store import migrate
 from store.audit import AuditLog
 from store.database import Database, DatabaseUnavailable
 from store.outbox import Outbox, OutboxWorker
+from wechat import callback as wechat_callback
+from wechat.api import WeChatApi
+from wechat.callback import WeChatCallback
+from wechat.conversation import Conversation, parse_menu
+from wechat.inbox import MessageInbox
+from wechat.security import MessageCrypto
+from wechat.senders import WeChatSenders
+from wechat.tokens import AccessTokenManager
 
 log = logging.getLogger("rongyiban")
 
@@ -108,7 +118,38 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
     readiness.report("assistant", ready=True)
 
 
-def create_app(settings: Settings | None = None, name: str = "rongyiban") -> Sanic:
+def build_wechat(app: Sanic, settings: Settings, clock: Callable[[], float]) -> WeChatCallback | None:
+    """The official-account channel, or None (with a log line saying why) until it is configured."""
+    missing = [f"RYB_WECHAT_{name.upper()}" for name in ("token", "appid", "secret")
+               if not getattr(settings, f"wechat_{name}")]
+    if missing:
+        log.info("the WeChat official-account channel is off: %s not set", ", ".join(missing))
+        return None
+    ctx = app.ctx
+    api = WeChatApi(settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret,
+                    timeout_seconds=settings.wechat_api_timeout_seconds)
+    api.tokens = AccessTokenManager(ctx.db, api, daily_budget=settings.wechat_token_daily_budget)
+    senders = WeChatSenders(ctx.db, ctx.outbox, api)
+    conversation = Conversation(
+        ctx.db, dialogue=lambda: ctx.dialogue,
+        assistant_enabled=lambda: ctx.readiness.components.get("assistant", {}).get("enabled", True) is not False,
+        menu=parse_menu(settings.wechat_menu))
+    inbox = MessageInbox(ctx.db, ctx.outbox, conversation, senders,
+                         budget_seconds=settings.wechat_reply_budget_seconds,
+                         wake_outbox=lambda: ctx.outbox_worker.wake())
+    crypto = None
+    if settings.wechat_aes_key:
+        crypto = MessageCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+    ctx.wechat_api, ctx.wechat_senders = api, senders
+    log.info("the WeChat official-account channel is on (%s mode%s)", "safe/compatible" if crypto else "plaintext",
+             "" if crypto else "; set RYB_WECHAT_AES_KEY for encrypted messages")
+    return WeChatCallback(settings.wechat_token, crypto, inbox, settings.wechat_timestamp_window_seconds,
+                          settings.wechat_max_body_bytes, clock)
+
+
+def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
+               clock: Callable[[], float] = time.time) -> Sanic:
+    """``clock`` is the wall clock the WeChat callback checks timestamps against (tests set it)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
     # env_prefix=None: Sanic reads no environment of its own; settings.py is the one place that does
@@ -124,6 +165,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
     app.blueprint(items.bp)
     app.blueprint(search.bp)
     app.blueprint(chat.bp)
+    app.blueprint(wechat_callback.bp)
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -145,9 +187,15 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
         await app.ctx.search.start(sync_seconds=settings.search_sync_seconds)
         app.ctx.dialogue = None  # the chat answers 503 until the assistant's models are built
         app.ctx.dialogue_task = asyncio.get_running_loop().create_task(start_dialogue(app, settings))
-        # later capabilities register their delivery handlers here (approval handoff, pushes, …)
+        app.ctx.wechat_api = app.ctx.wechat_senders = None
+        app.ctx.wechat = build_wechat(app, settings, clock)
+        handlers = {}
+        if app.ctx.wechat is not None:
+            handlers.update(app.ctx.wechat_senders.handlers())
+            handlers.update(app.ctx.wechat.inbox.handlers())
+            await app.ctx.wechat.inbox.prune()
         app.ctx.outbox_worker = OutboxWorker(
-            outbox, handlers={},
+            outbox, handlers=handlers,
             poll_seconds=settings.outbox_poll_seconds,
             lease_seconds=settings.outbox_lease_seconds,
             batch_size=settings.outbox_batch_size,
@@ -159,6 +207,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban") -> San
         app.ctx.dialogue_task.cancel()
         await asyncio.gather(app.ctx.dialogue_task, return_exceptions=True)
         await app.ctx.outbox_worker.stop()
+        if app.ctx.wechat_api is not None:
+            await app.ctx.wechat_api.close()
         await app.ctx.search.stop()
         app.ctx.executor.shutdown(wait=True)
         await app.ctx.db.dispose()

@@ -66,6 +66,23 @@ class Settings:
     dialogue_ttl_seconds: float = 1800.0
     faq_min_similarity: float = 0.95
     intent_min_confidence: float = 0.5
+    # the WeChat official account (公众号). The channel stays off until token, appid and secret are
+    # set; the AES key is needed for the compatible and safe (encrypted) modes
+    wechat_token: str = field(default="", metadata={"secret": True})
+    wechat_aes_key: str = field(default="", metadata={"secret": True})
+    wechat_appid: str = ""
+    wechat_secret: str = field(default="", metadata={"secret": True})
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    # WeChat drops a callback after 5 s: answer within this budget, or say "success" and send the
+    # answer as a customer-service message
+    wechat_reply_budget_seconds: float = 4.5
+    wechat_timestamp_window_seconds: float = 300.0
+    wechat_max_body_bytes: int = 65_536
+    # menu CLICK keys and what they do: hot (热门事项), progress (进度查询), human (转人工)
+    wechat_menu: str = "MENU_HOT:hot,MENU_PROGRESS:progress,MENU_HUMAN:human"
+    # access-token fetches allowed per day across all workers (WeChat's own limit is 2,000)
+    wechat_token_daily_budget: int = 100
+    wechat_api_timeout_seconds: float = 5.0
     # keyed hashes and session signing; masked in --print-settings
     secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
 

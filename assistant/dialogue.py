@@ -273,6 +273,39 @@ class DialogueManager:
                 matching.append(code)
         return matching[0] if len(matching) == 1 else None
 
+    # --- buttons and greetings of a channel -----------------------------------------------
+    async def menu(self, channel: str, user: str, action: str) -> Turn:
+        """A menu button (菜单): ``hot`` (what people ask most), ``progress`` (how to look up an
+        application or ticket) or ``human`` (转人工)."""
+        started = time.perf_counter()
+        if action == "hot":
+            options = await self.popular_questions()
+            reply = Reply(self.renderer.text("popular.j2", options=options), intent="hot", quick_replies=options)
+        elif action == "progress":
+            reply = Reply(self.renderer.text("progress_unknown.j2", number=None), intent="progress", no_answer=True)
+        elif action == "human":
+            reply = Reply(self.renderer.text("human.j2"), intent="human", no_answer=True)
+        else:
+            raise ValueError(f"unknown menu action {action!r}")
+        session_key = f"{channel}:{user}"[:200]
+        turn_id = await self._log(session_key, channel, f"[菜单] {action}", reply, (time.perf_counter() - started) * 1000)
+        return Turn(turn_id, reply)
+
+    def welcome(self) -> Reply:
+        """What a new follower is told: what the assistant can do."""
+        return Reply(self.renderer.text("welcome.j2"), intent="greeting", no_answer=True)
+
+    async def popular_questions(self, limit: int = 5) -> list[str]:
+        """This week's most frequent successful searches, topped up with catalog items in code order
+        (a new service has no history yet)."""
+        questions = [hot["query"] for hot in await self.search.hot(limit=limit)]
+        for item in sorted(self.search.items.values(), key=lambda item: item.code):
+            if len(questions) >= limit:
+                break
+            if item.name not in questions:
+                questions.append(item.name)
+        return questions
+
     # --- state and log ------------------------------------------------------------------
     async def _load(self, session_key: str) -> DialogueState:
         async with self.db.read() as conn:

@@ -57,7 +57,7 @@ class JsonErrorHandler(ErrorHandler):
             details = None
         else:
             status, code, message, details = 500, "internal_error", "服务内部错误，请稍后再试", None
-        if status >= 500:
+        if status >= 500 and not isinstance(exception, ApiError):  # ours (503s) are deliberate
             log.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
         response = json(error_body(code, message, details), status=status)
         response.headers["X-Request-ID"] = _request_id(request)

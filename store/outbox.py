@@ -48,6 +48,19 @@ class OutboxJob:
 Handler = Callable[[OutboxJob], Awaitable[None]]
 
 
+class RetryLater(Exception):  # noqa: N818 — an instruction to the worker, not an error
+    """Raised by a handler when the remote system says when to come back (a rate limit)."""
+
+    def __init__(self, reason: str, seconds: float) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (the remote system refused the job for
+    good); the job is dead-lettered at once, visible to staff."""
+
+
 class Outbox:
     def __init__(
         self,
@@ -160,15 +173,18 @@ class Outbox:
         delay = min(self.backoff_base_seconds * 2 ** max(attempts - 1, 0), self.backoff_max_seconds)
         return delay * random.uniform(0.9, 1.1)  # spread retries so they do not arrive in a herd
 
-    async def fail(self, job: OutboxJob, worker_id: str, error: str) -> str:
-        """Record a failed attempt: schedule a retry, or dead-letter after the last attempt."""
+    async def fail(self, job: OutboxJob, worker_id: str, error: str, *, retry_after: float | None = None,
+                   permanent: bool = False) -> str:
+        """Record a failed attempt: schedule a retry (after ``retry_after`` seconds when the remote
+        system said so), or dead-letter after the last attempt or a ``permanent`` failure."""
         now = self.clock()
-        dead = job.attempts >= job.max_attempts
+        dead = permanent or job.attempts >= job.max_attempts
         values: dict[str, Any] = dict(lease_owner=None, lease_until=None, updated_at=now, last_error=error[:2000])
         if dead:
             values["status"] = DEAD
         else:
-            values["next_attempt_at"] = now + timedelta(seconds=self.backoff_seconds(job.attempts))
+            delay = self.backoff_seconds(job.attempts) if retry_after is None else retry_after
+            values["next_attempt_at"] = now + timedelta(seconds=delay)
         async with self.db.transaction() as conn:
             await conn.execute(
                 outbox_jobs.update()
@@ -177,6 +193,12 @@ class Outbox:
                 .values(**values)
             )
         return DEAD if dead else "retry"
+
+    async def hasten(self, conn: AsyncConnection, idempotency_key: str) -> None:
+        """Make a pending job due now (in the caller's transaction): what it waited for is ready."""
+        await conn.execute(outbox_jobs.update().where(
+            outbox_jobs.c.idempotency_key == idempotency_key, outbox_jobs.c.status == PENDING,
+        ).values(next_attempt_at=self.clock(), updated_at=self.clock()))
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
@@ -240,6 +262,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
 
     async def run_once(self) -> int:
         """Claim and process one batch; returns how many jobs were claimed."""
@@ -255,7 +278,9 @@ class OutboxWorker:
             await asyncio.wait_for(handler(job), timeout=self.lease_seconds * 0.8)
         except Exception as exc:  # any failure of a remote system is retried, never lost
             error = f"{type(exc).__name__}: {exc}"
-            outcome = await self.outbox.fail(job, self.worker_id, error)
+            outcome = await self.outbox.fail(
+                job, self.worker_id, error, retry_after=exc.seconds if isinstance(exc, RetryLater) else None,
+                permanent=isinstance(exc, PermanentFailure))
             log.warning("outbox job %s (%s) attempt %d failed (%s): %s", job.id, job.kind, job.attempts, outcome, error)
         else:
             await self.outbox.complete(job, self.worker_id)
@@ -267,11 +292,16 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox worker %s: claim failed; retrying", self.worker_id)
                 claimed = 0
-            if claimed < self.batch_size:
+            if claimed < self.batch_size and not self._wake.is_set():
                 try:
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 except TimeoutError:
                     pass
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Look for due jobs now rather than at the next poll (a job of ours just became due)."""
+        self._wake.set()
 
     def start(self) -> None:
         if not self.handlers:
@@ -280,6 +310,7 @@ class OutboxWorker:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None

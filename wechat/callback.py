@@ -1,0 +1,107 @@
+"""``/wechat/callback``: the official account's server URL (服务器地址).
+
+GET answers WeChat's URL verification; POST takes a message in plaintext, compatible or safe mode
+(``encrypt_type=aes`` with ``msg_signature``) and answers with the passive reply, encrypted the
+way the message came, or ``success``. Every refusal is logged with its reason and answered in the
+API's one JSON error shape; nothing is parsed before the signature, the timestamp and the size pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, text
+
+from miniapp_api.common import ApiError
+from wechat.inbox import MessageInbox
+from wechat.messages import parse_incoming
+from wechat.render import passive_xml
+from wechat.security import MessageCrypto, Rejected, check_plain_signature, check_timestamp, parse_xml
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", url_prefix="/wechat")
+MAX_ARG = 128  # WeChat's query arguments are short hex or digit strings
+
+
+@dataclass
+class WeChatCallback:
+    token: str
+    crypto: MessageCrypto | None  # None: no AES key, plaintext mode only
+    inbox: MessageInbox
+    timestamp_window_seconds: float
+    max_body_bytes: int
+    clock: Callable[[], float]  # seconds since the epoch, as WeChat's timestamps
+
+
+def _callback(request: Request) -> WeChatCallback:
+    callback = getattr(request.app.ctx, "wechat", None)
+    if callback is None:
+        raise ApiError(503, "wechat_disabled", "公众号渠道未启用")
+    return callback
+
+
+def _arg(request: Request, name: str) -> str:
+    value = request.args.get(name, "")
+    if len(value) > MAX_ARG:
+        raise Rejected(400, "bad_argument", f"{name} is too long")
+    return value
+
+
+def _refuse(request: Request, rejected: Rejected) -> ApiError:
+    log.warning("wechat callback refused (%s): %s", rejected.code, rejected, extra={
+        "code": rejected.code, "client": request.remote_addr or request.ip})
+    return ApiError(rejected.status, rejected.code, "请求未通过校验" if rejected.status == 403 else "请求内容不正确")
+
+
+@bp.get("/callback")
+async def verify_url(request: Request) -> HTTPResponse:
+    """URL verification (验证服务器地址): echo ``echostr`` when the signature is ours."""
+    callback = _callback(request)
+    try:
+        timestamp, nonce, echostr = _arg(request, "timestamp"), _arg(request, "nonce"), _arg(request, "echostr")
+        check_timestamp(timestamp, callback.clock(), callback.timestamp_window_seconds)
+        check_plain_signature(callback.token, _arg(request, "signature"), timestamp, nonce)
+    except Rejected as rejected:
+        raise _refuse(request, rejected) from None
+    return text(echostr)
+
+
+@bp.post("/callback")
+async def receive_message(request: Request) -> HTTPResponse:
+    callback = _callback(request)
+    try:
+        if len(request.body) > callback.max_body_bytes:
+            raise Rejected(413, "payload_too_large", f"body of {len(request.body)} bytes")
+        timestamp, nonce = _arg(request, "timestamp"), _arg(request, "nonce")
+        encrypted = _arg(request, "encrypt_type").lower() == "aes"
+        check_timestamp(timestamp, callback.clock(), callback.timestamp_window_seconds)
+        signature = _arg(request, "signature")
+        if signature or not encrypted:  # safe mode signs the ciphertext; the plain one is then optional
+            check_plain_signature(callback.token, signature, timestamp, nonce)
+        fields = parse_xml(request.body)
+        if encrypted:
+            if callback.crypto is None:
+                raise Rejected(400, "encryption_not_configured", "encrypted callback but no RYB_WECHAT_AES_KEY")
+            msg_signature = _arg(request, "msg_signature")
+            if not msg_signature:
+                raise Rejected(403, "bad_signature", "encrypted callback without msg_signature")
+            plaintext = callback.crypto.decrypt(fields, msg_signature, timestamp, nonce)
+            parse_xml(plaintext)  # the decrypted document gets the same screening
+            incoming = parse_incoming(plaintext)
+        else:
+            incoming = parse_incoming(request.body.decode("utf-8"))
+    except Rejected as rejected:
+        raise _refuse(request, rejected) from None
+
+    reply = await callback.inbox.receive(incoming)
+    if reply is None:
+        return text("success")
+    xml = passive_xml(reply, to_user=incoming.openid, account=incoming.account)
+    if encrypted:
+        assert callback.crypto is not None
+        xml = callback.crypto.encrypt(xml, nonce or secrets.token_hex(8), str(int(callback.clock())))
+    return text(xml, content_type="application/xml")

@@ -74,6 +74,7 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
         logger.propagate = True
     # jieba sets itself to DEBUG and announces every dictionary load
     logging.getLogger("jieba").setLevel(max(root.level, logging.INFO))
-    # httpx logs every request URL at INFO, and WeChat's URLs carry the access token
-    for name in ("httpx", "httpcore"):
+    # httpx logs every request URL at INFO (WeChat's URLs carry the access token) and aiosqlite
+    # every statement's parameters at DEBUG (tokens, personal data): never below WARNING
+    for name in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))

@@ -42,6 +42,7 @@ class AccessTokenManager:
         self.clock = clock
         self.owner = f"tokens-{uuid.uuid4().hex[:12]}"
         self._cached: tuple[str, datetime] | None = None  # saves a database read per call
+        self._refreshing = asyncio.Lock()  # one refresh at a time in this process; the lease does the rest
 
     async def get(self) -> str:
         """A token valid for at least the refresh margin; refreshed first if it is not."""
@@ -57,6 +58,10 @@ class AccessTokenManager:
         return await self._refresh(force=True, failed=failed_token)
 
     async def _refresh(self, *, force: bool, failed: str | None) -> str:
+        async with self._refreshing:
+            return await self._refresh_once(force=force, failed=failed)
+
+    async def _refresh_once(self, *, force: bool, failed: str | None) -> str:
         deadline = self.clock() + self.lease * 2
         while True:
             action = await self._take_lease_or_token(failed)
@@ -82,7 +87,7 @@ class AccessTokenManager:
             if row.access_token and row.access_token != failed and row.expires_at - now > self.refresh_margin:
                 self._cached = (row.access_token, row.expires_at)
                 return str(row.access_token)
-            if row.lease_owner and row.lease_owner != self.owner and row.lease_until > now:
+            if row.lease_owner and row.lease_until > now:
                 return False
             fetches = row.fetches_today if row.budget_day == today else 0
             if fetches >= self.daily_budget:

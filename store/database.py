@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +24,10 @@ class Database:
     """One engine and the two ways we use it: short reads and write transactions.
 
     On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so that two writers
-    queue on the busy timeout instead of failing on a read-to-write lock upgrade.
+    queue on the busy timeout instead of failing on a read-to-write lock upgrade. Writers of one
+    process also queue on a lock of their own first: SQLite's busy handler sleeps in growing steps,
+    so a crowd of writers polling it waits far longer than a queue (a burst of WeChat callbacks took
+    seconds to get through without it). Write transactions must therefore never nest.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -36,7 +41,9 @@ class Database:
                 url, echo=echo, connect_args={"timeout": 30}
             )
             self._install_sqlite_pragmas()
+            self._writers: asyncio.Lock | None = asyncio.Lock()
         else:
+            self._writers = None
             self.engine = create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
 
     def _install_sqlite_pragmas(self) -> None:
@@ -65,10 +72,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(ryb_write=True)
-            async with conn.begin():
-                yield conn
+        async with self._writers or contextlib.nullcontext():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(ryb_write=True)
+                async with conn.begin():
+                    yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

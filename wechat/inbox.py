@@ -46,12 +46,15 @@ PROCESSING, ANSWERED = "processing", "answered"
 PASSIVE, LATE = "passive", "late"
 SORRY = "抱歉，系统有点忙，没能及时回答。请稍后再问一次，或拨打12345政务服务便民热线。"
 _POLL_SECONDS = 0.05
+# of the budget, the share spent waiting for the answer; the rest is for switching to a late answer
+# (a database write that may queue behind others under load) and sending the response
+_WAIT_SHARE = 0.9
 
 
 class MessageInbox:
     def __init__(self, db: Database, outbox: Outbox, conversation: Conversation, senders: WeChatSenders, *,
                  budget_seconds: float = 4.5, lease_seconds: float = 6.0, answer_timeout_seconds: float = 60.0,
-                 wake_outbox: Callable[[], None] = lambda: None) -> None:
+                 concurrent_answers: int = 4, wake_outbox: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.outbox = outbox
         self.conversation = conversation
@@ -62,12 +65,15 @@ class MessageInbox:
         self.wake_outbox = wake_outbox
         self.owner = f"inbox-{uuid.uuid4().hex[:12]}"
         self._working: dict[str, asyncio.Task[None]] = {}
+        # answering is CPU work: more at once only slows each down, and a message that waits for a
+        # slot past the budget is simply answered late
+        self._answer_slots = asyncio.Semaphore(concurrent_answers)
 
     # --- the callback's side --------------------------------------------------------------
     async def receive(self, incoming: Incoming) -> dict[str, Any] | None:
         """The passive reply for this delivery of ``incoming``, or None for ``success``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.budget
+        deadline = loop.time() + self.budget * _WAIT_SHARE
         key = incoming.dedupe_key
         if await self._claim(incoming):
             self._start(incoming)
@@ -144,7 +150,8 @@ class MessageInbox:
         key = incoming.dedupe_key
         heartbeat = asyncio.get_running_loop().create_task(self._keep_lease(key))
         try:
-            reply = await asyncio.wait_for(self.conversation.answer(incoming), timeout=self.answer_timeout)
+            async with self._answer_slots:
+                reply = await asyncio.wait_for(self.conversation.answer(incoming), timeout=self.answer_timeout)
         except Exception:
             log.exception("answering message %s failed; sending an apology", key)
             reply = text_reply(SORRY, incoming.create_time)

@@ -71,6 +71,11 @@ class PlaysWeChat:
         return {"timestamp": timestamp, "nonce": nonce, "signature": plain_signature(self.token, timestamp, nonce)}
 
     async def post(self, xml: str, *, mode: str = "safe") -> Delivery:
+        query, body = self.sign_and_encrypt(xml, mode=mode)
+        response = await self.http.post("/wechat/callback", params=query, content=body.encode("utf-8"))
+        return self.read(response, query, encrypted=mode != "plaintext")
+
+    def sign_and_encrypt(self, xml: str, *, mode: str = "safe") -> tuple[dict[str, str], str]:
         query = self.signed_query()
         body = xml
         if mode in ("safe", "compatible"):
@@ -80,8 +85,7 @@ class PlaysWeChat:
                 body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted['Encrypt']}]]></Encrypt></xml>"
             else:  # compatible mode: the plaintext fields and the ciphertext side by side
                 body = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypted['Encrypt']}]]></Encrypt></xml>")
-        response = await self.http.post("/wechat/callback", params=query, content=body.encode("utf-8"))
-        return self.read(response, query, encrypted=mode != "plaintext")
+        return query, body
 
     def read(self, response: httpx.Response, query: dict[str, str], *, encrypted: bool) -> Delivery:
         if response.status_code != 200 or response.text == "success":

@@ -48,7 +48,7 @@ class OutboxJob:
 Handler = Callable[[OutboxJob], Awaitable[None]]
 
 
-class RetryLater(Exception):  # noqa: N818 — an instruction to the worker, not an error
+class RetryLater(Exception):
     """Raised by a handler when the remote system says when to come back (a rate limit)."""
 
     def __init__(self, reason: str, seconds: float) -> None:

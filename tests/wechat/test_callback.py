@@ -182,6 +182,24 @@ async def test_a_slow_assistant_answers_late_as_one_customer_service_message(app
     assert len(await turns_of(app, "o_slow")) == 1
 
 
+async def test_a_retry_answers_in_place_of_a_worker_that_died(app, wechat):
+    from datetime import timedelta
+
+    from store.tables import utcnow
+    from wechat.messages import parse_incoming
+
+    xml = text_xml("o_orphan", "公积金怎么提取", msg_id=9300000000000000002)
+    incoming = parse_incoming(xml)
+    async with app.ctx.db.transaction() as conn:  # the first delivery's worker claimed it, then died
+        await conn.execute(wechat_messages.insert().values(
+            dedupe_key=incoming.dedupe_key, openid="o_orphan", status="processing", mode="passive",
+            owner="inbox-dead", lease_until=utcnow() - timedelta(seconds=1), received_at=utcnow(),
+            message=incoming.__dict__))
+    retry = await wechat.post(xml)
+    assert "公积金" in retry.content
+    assert len(await turns_of(app, "o_orphan")) == 1
+
+
 # --- security and bad input ------------------------------------------------------------------
 async def test_a_wrong_signature_is_refused_without_processing(app, wechat, running):
     http = running[1]

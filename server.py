@@ -35,6 +35,7 @@ from miniapp_api.health import Readiness
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
+from smartform.synthetic import seed_demo_library
 from store import migrate
 from store.audit import AuditLog
 from store.database import Database, DatabaseUnavailable
@@ -66,6 +67,8 @@ async def prepare_database(settings: Settings) -> Database:
             if await catalog.count_items() == 0:
                 report = await import_catalog(db, catalog, "demo", DEMO_CATALOG_DIR, actor="startup")
                 log.info("loaded demo content: %s", report.summary())
+            if added := await seed_demo_library(db):
+                log.info("seeded the demo base library with %d synthetic records", added)
     except BaseException:
         await db.dispose()
         raise

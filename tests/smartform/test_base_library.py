@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from smartform.base_library import CircuitBreaker, DemoBaseLibrary, HttpBaseLibrary, LibraryUnavailable, Subject
+from smartform.base_library import (
+    CircuitBreaker,
+    DemoBaseLibrary,
+    HttpBaseLibrary,
+    LibraryUnavailable,
+    Subject,
+)
 from smartform.synthetic import enterprises, people, seed_demo_library
 from smartform.validators import check_credit_code, check_id_number
 from tests.smartform.local_platform import APP_KEY, SECRET, LocalPlatform

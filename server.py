@@ -30,12 +30,23 @@ from intents.demand_router import DemandRouter, NearestCategoryName, load_demand
 from intents.routing_eval import evaluate_routing, format_routing
 from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import chat, common, health, items, search
+from miniapp_api import chat, common, forms, health, items, search
+from miniapp_api.auth import SessionTokens
 from miniapp_api.health import Readiness
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
+from smartform.applications import HANDOFF, ApplicationService
+from smartform.approval import HttpApprovalBackend, Workbench, handoff_handler
+from smartform.base_library import DemoBaseLibrary, HttpBaseLibrary
+from smartform.consent import ConsentService
+from smartform.drafts import DraftService
+from smartform.identity import Identities
+from smartform.prefill import PrefillService
+from smartform.review import PreReview
+from smartform.schemas import load_forms
 from smartform.synthetic import seed_demo_library
+from smartform.validators import RegionCodes
 from store import migrate
 from store.audit import AuditLog
 from store.database import Database, DatabaseUnavailable
@@ -121,6 +132,35 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
     readiness.report("assistant", ready=True)
 
 
+def build_smartforms(app: Sanic, settings: Settings) -> dict:
+    """Forms, base library, consent, drafts, pre-review, applications and the approval back end;
+    returns the outbox handlers they need."""
+    ctx = app.ctx
+    ctx.forms = load_forms(DEMO_DIR / "forms")
+    if settings.base_library_url:
+        ctx.base_library = HttpBaseLibrary(settings.base_library_url, settings.base_library_app_key,
+                                           settings.base_library_secret,
+                                           timeout_seconds=settings.base_library_timeout_seconds)
+    else:
+        ctx.base_library = DemoBaseLibrary(ctx.db)
+    regions = RegionCodes.from_csv(Path(settings.region_codes_file)) if settings.region_codes_file else None
+    ctx.tokens = SessionTokens(ctx.db, ttl_hours=settings.session_ttl_hours)
+    ctx.identities = Identities(ctx.db, ctx.base_library, settings.secret_key)
+    ctx.consents = ConsentService(ctx.db, ctx.audit, ttl_days=settings.consent_ttl_days)
+    ctx.drafts = DraftService(ctx.db, PrefillService(ctx.db, ctx.audit, ctx.consents, ctx.base_library),
+                              settings.attachment_path, ttl_days=settings.draft_ttl_days)
+    ctx.applications = ApplicationService(
+        ctx.db, ctx.outbox, ctx.catalog, ctx.drafts, PreReview(ctx.base_library, regions),
+        subscribe_template=settings.subscribe_template_application_status, senders=ctx.wechat_senders)
+    if settings.approval_url:
+        ctx.approval = HttpApprovalBackend(settings.approval_url, settings.approval_secret,
+                                           timeout_seconds=settings.approval_timeout_seconds)
+    else:
+        ctx.approval = Workbench(ctx.db, ctx.applications)
+    ctx.workbench = ctx.approval if isinstance(ctx.approval, Workbench) else None
+    return {HANDOFF: handoff_handler(ctx.applications, ctx.approval)}
+
+
 def build_wechat(app: Sanic, settings: Settings, clock: Callable[[], float]) -> WeChatCallback | None:
     """The official-account channel, or None (with a log line saying why) until it is configured."""
     missing = [f"RYB_WECHAT_{name.upper()}" for name in ("token", "appid", "secret")
@@ -157,7 +197,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     configure_logging(settings.log_level, settings.log_json)
     # env_prefix=None: Sanic reads no environment of its own; settings.py is the one place that does
     app = Sanic(name, configure_logging=False, env_prefix=None)
-    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    # attachments are the one thing bigger than RYB_MAX_BODY_BYTES; common.install holds everything
+    # else to that limit
+    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_attachment_bytes + 65_536)
     app.config.OAS_TITLE = "Rong Yi Ban (蓉易办) assistant API"
     app.config.OAS_VERSION = "1"
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -168,6 +210,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(items.bp)
     app.blueprint(search.bp)
     app.blueprint(chat.bp)
+    app.blueprint(forms.bp)
     app.blueprint(wechat_callback.bp)
 
     @app.before_server_start
@@ -192,7 +235,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.dialogue_task = asyncio.get_running_loop().create_task(start_dialogue(app, settings))
         app.ctx.wechat_api = app.ctx.wechat_senders = None
         app.ctx.wechat = build_wechat(app, settings, clock)
-        handlers = {}
+        handlers = build_smartforms(app, settings)
         if app.ctx.wechat is not None:
             handlers.update(app.ctx.wechat_senders.handlers())
             handlers.update(app.ctx.wechat.inbox.handlers())
@@ -212,6 +255,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         await app.ctx.outbox_worker.stop()
         if app.ctx.wechat_api is not None:
             await app.ctx.wechat_api.close()
+        for client in (app.ctx.base_library, app.ctx.approval):
+            if hasattr(client, "close"):
+                await client.close()
         await app.ctx.search.stop()
         app.ctx.executor.shutdown(wait=True)
         await app.ctx.db.dispose()

@@ -83,12 +83,36 @@ class Settings:
     # access-token fetches allowed per day across all workers (WeChat's own limit is 2,000)
     wechat_token_daily_budget: int = 100
     wechat_api_timeout_seconds: float = 5.0
+    # the base libraries (人口库/法人库/电子证照库): empty URL means the embedded demo library
+    base_library_url: str = ""
+    base_library_app_key: str = ""
+    base_library_secret: str = field(default="", metadata={"secret": True})
+    base_library_timeout_seconds: float = 3.0
+    # a CSV of county-level division codes (a "code" column) for the ID-number region check;
+    # empty means the provinces and our Chengdu table
+    region_codes_file: str = ""
+    # the approval back end: empty URL means the embedded workbench queue in the console
+    approval_url: str = ""
+    approval_secret: str = field(default="", metadata={"secret": True})
+    approval_timeout_seconds: float = 10.0
+    # smart forms: how long a consent, an untouched draft and a login last; where uploads are kept
+    consent_ttl_days: float = 30.0
+    draft_ttl_days: float = 30.0
+    session_ttl_hours: float = 72.0
+    attachment_dir: str = ""
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    # the subscribe-message template for application status changes (empty: message centre only)
+    subscribe_template_application_status: str = ""
     # keyed hashes and session signing; masked in --print-settings
     secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
 
     @property
     def embedding_cache_path(self) -> Path:
         return Path(self.embedding_cache_file) if self.embedding_cache_file else self.data_dir / "embeddings.sqlite3"
+
+    @property
+    def attachment_path(self) -> Path:
+        return Path(self.attachment_dir) if self.attachment_dir else self.data_dir / "attachments"
 
     @property
     def effective_database_url(self) -> str:

@@ -90,6 +90,13 @@ def install(app: Sanic) -> None:
         request.ctx.started = time.perf_counter()
         request_id_var.set(request.ctx.request_id)
 
+    @app.on_request(priority=90)
+    async def limit_body(request: Request) -> None:
+        # the server accepts attachment-sized bodies; only uploads may use that room
+        limit = app.ctx.settings.max_body_bytes
+        if len(request.body or b"") > limit and not request.path.endswith("/attachments"):
+            raise ApiError(413, "payload_too_large", _ERROR_MESSAGES[413], details={"max_bytes": limit})
+
     @app.on_response(priority=100)
     async def log_access(request: Request, response: HTTPResponse) -> None:
         response.headers["X-Request-ID"] = _request_id(request)

@@ -306,3 +306,130 @@ consents = sa.Table(
     sa.Column("revoked_at", UTCDateTime),
     sa.Index("ix_consents_user_item", "user_id", "item_code"),
 )
+
+# mini-program users and their server-side sessions (the token itself is never stored, its hash is)
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("openid", sa.String(128), unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # real-name binding (实名): the ID number encrypted, a keyed hash to find it, the masked form to show
+    sa.Column("id_number_cipher", sa.Text),
+    sa.Column("id_number_hash", sa.String(64), index=True),
+    sa.Column("id_number_masked", sa.String(32)),
+    sa.Column("name_masked", sa.String(32)),
+    sa.Column("uscc", sa.String(18)),  # the enterprise a legal-person user acts for
+    sa.Column("enterprise_role", sa.String(16)),
+    sa.Column("bound_at", UTCDateTime),
+)
+
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(32), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# a form being filled in (草稿): saved as the user types, resumable on another device, expiring
+drafts = sa.Table(
+    "drafts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("form_version", sa.Integer, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("provenance", sa.JSON, nullable=False),  # field key → population, legal_person, license, earlier_draft, user
+    sa.Column("status", sa.String(16), nullable=False),  # open → submitted
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_drafts_user_item", "user_id", "item_code"),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("draft_id", sa.String(32), nullable=False, index=True),
+    sa.Column("key", sa.String(48), nullable=False),  # the form's attachment key
+    sa.Column("filename", sa.String(200), nullable=False),
+    sa.Column("file_type", sa.String(8), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # the file is stored under its hash
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# a submitted application (申请) and what happened to it
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("number", sa.String(16), primary_key=True),  # SQ + 14 digits
+    sa.Column("draft_id", sa.String(32), nullable=False, unique=True),  # a draft is submitted once
+    sa.Column("user_id", sa.String(32), nullable=False, index=True),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("item_name", sa.String(200), nullable=False),
+    sa.Column("item_version", sa.Integer, nullable=False),  # the guide version applied under
+    sa.Column("form_version", sa.Integer, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("attachments", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+application_events = sa.Table(
+    "application_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(16), nullable=False, index=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),  # the reporter's id: a resend is ignored
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("note", sa.String(500)),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),  # us, approval, workbench
+)
+
+# the embedded approval back end: applications waiting for staff in the console's workbench
+approval_queue = sa.Table(
+    "approval_queue",
+    metadata,
+    sa.Column("number", sa.String(16), primary_key=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+)
+
+# the user's message centre (消息中心)
+user_messages = sa.Table(
+    "user_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("body", sa.String(1000), nullable=False),
+    sa.Column("ref", sa.String(64)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("read_at", UTCDateTime),
+    sa.Index("ix_user_messages_user", "user_id", "id"),
+)
+
+# subscribe-message consents (订阅消息): one-time ones are used up one message each
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("template_id", sa.String(64), nullable=False),
+    sa.Column("scene", sa.String(32), nullable=False),  # application_status, policy_match, …
+    sa.Column("long_term", sa.Boolean, nullable=False),
+    sa.Column("remaining", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_subscriptions_user_scene", "user_id", "scene"),
+)

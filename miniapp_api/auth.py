@@ -1,0 +1,59 @@
+"""Bearer-token authentication for the mini-program API: opaque random tokens, stored server-side
+as their SHA-256 with an expiry, revocable. ``current_user(request)`` is what a handler calls."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sanic import Request
+
+from miniapp_api.common import ApiError
+from store.database import Database
+from store.tables import user_sessions, utcnow
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionTokens:
+    def __init__(self, db: Database, *, ttl_hours: float = 72) -> None:
+        self.db = db
+        self.ttl = timedelta(hours=ttl_hours)
+
+    async def issue(self, user_id: str) -> tuple[str, int]:
+        """A new token for the user and its lifetime in seconds."""
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self.db.transaction() as conn:
+            await conn.execute(user_sessions.insert().values(
+                token_hash=_hash(token), user_id=user_id, created_at=now, expires_at=now + self.ttl))
+        return token, int(self.ttl.total_seconds())
+
+    async def user_of(self, token: str) -> str:
+        """The token's user, or ``ApiError`` 401 saying what is wrong with it."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(user_sessions).where(user_sessions.c.token_hash == _hash(token)))).first()
+        if row is None:
+            raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录")
+        if row.revoked_at is not None:
+            raise ApiError(401, "token_revoked", "登录已退出，请重新登录")
+        if row.expires_at <= utcnow():
+            raise ApiError(401, "token_expired", "登录已过期，请重新登录")
+        return str(row.user_id)
+
+    async def revoke(self, token: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(user_sessions.update().where(user_sessions.c.token_hash == _hash(token))
+                               .values(revoked_at=utcnow()))
+
+
+async def current_user(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        raise ApiError(401, "token_missing", "请先登录", details={"header": "Authorization: Bearer <token>"})
+    return await request.app.ctx.tokens.user_of(token.strip())

@@ -1,0 +1,193 @@
+"""Smart forms over HTTP: ``/api/v1/forms/…``, ``/api/v1/drafts/…``, ``/api/v1/applications/{no}``
+and the approval back end's signed status callback ``/api/v1/approval/callback``."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from miniapp_api.auth import current_user
+from miniapp_api.chat import parse_body
+from miniapp_api.common import ApiError
+from smartform.applications import STATUSES, ReviewFailed
+from smartform.approval import verify_signature
+from smartform.consent import ConsentError, consent_request
+from smartform.drafts import DraftError
+from smartform.schemas import FormSchema
+
+log = logging.getLogger(__name__)
+bp = Blueprint("forms", url_prefix="/api/v1")
+CHINA_TIME = timezone(timedelta(hours=8))  # a report's time without a zone is Beijing time
+
+
+class ConsentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fields: list[str] = Field(max_length=50)
+
+
+class DraftBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: dict[str, Any]
+    revision: int = Field(ge=1)
+
+
+class StatusReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=64)
+    application_no: str = Field(pattern=r"^SQ\d{14}$")
+    status: str
+    note: str | None = Field(default=None, max_length=500)
+    at: datetime | None = None
+
+
+def _form(request: Request, item_code: str) -> FormSchema:
+    form = request.app.ctx.forms.get(item_code)
+    if form is None:
+        raise ApiError(404, "form_not_found", "该事项暂不支持在线填表", details={"item_code": item_code})
+    return form
+
+
+def _draft_error(exc: DraftError) -> ApiError:
+    return ApiError(exc.status, exc.code, str(exc), details=exc.details)
+
+
+async def _owned_draft(request: Request, draft_id: str):  # type: ignore[no-untyped-def]
+    user = await current_user(request)
+    try:
+        draft = await request.app.ctx.drafts.get(user, draft_id)
+    except DraftError as exc:
+        raise _draft_error(exc) from None
+    return user, draft, _form(request, draft.item_code)
+
+
+@bp.get("/forms/<item_code:str>")
+@openapi.summary("A service item's form: fields, attachments, rules, and what prefill would read")
+async def get_form(request: Request, item_code: str) -> HTTPResponse:
+    form = _form(request, item_code)
+    return json({"form": form.model_dump(mode="json", by_alias=True), "consent": consent_request(form)})
+
+
+@bp.post("/forms/<item_code:str>/consent")
+@openapi.summary("Consent to read these base-library fields for this form")
+async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
+    user, form = await current_user(request), _form(request, item_code)
+    body: ConsentBody = parse_body(ConsentBody, request)  # type: ignore[assignment]
+    try:
+        consent = await request.app.ctx.consents.grant(user, form, body.fields)
+    except ConsentError as exc:
+        raise ApiError(422, "consent_invalid", str(exc)) from None
+    return json({"consent": consent.to_json()}, status=201)
+
+
+@bp.delete("/forms/<item_code:str>/consent/<consent_id:str>")
+@openapi.summary("Revoke a consent; it takes effect at once")
+async def revoke_consent(request: Request, item_code: str, consent_id: str) -> HTTPResponse:
+    user = await current_user(request)
+    if not await request.app.ctx.consents.revoke(user, consent_id[:64]):
+        raise ApiError(404, "consent_not_found", "没有找到这项授权")
+    return json({"revoked": True})
+
+
+@bp.post("/forms/<item_code:str>/prefill")
+@openapi.summary("Open (or resume) the user's draft of this form, prefilled where they consented")
+async def prefill(request: Request, item_code: str) -> HTTPResponse:
+    user, form = await current_user(request), _form(request, item_code)
+    subject = await request.app.ctx.identities.subject(user)
+    draft, report = await request.app.ctx.drafts.open(user, form, subject)
+    return json({"draft": draft.to_json(), "prefill": report})
+
+
+@bp.get("/drafts/<draft_id:str>")
+@openapi.summary("A draft, to resume it (on any device)")
+async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
+    _, draft, _ = await _owned_draft(request, draft_id)
+    return json({"draft": draft.to_json(), "attachments": await request.app.ctx.drafts.attachments_of(draft.id)})
+
+
+@bp.put("/drafts/<draft_id:str>")
+@openapi.summary("Save a draft's values (autosave); send the revision you started from")
+async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
+    user, draft, form = await _owned_draft(request, draft_id)
+    body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
+    if len(jsonlib.dumps(body.data, ensure_ascii=False)) > 200_000:
+        raise ApiError(413, "draft_too_large", "草稿内容过大")
+    try:
+        saved = await request.app.ctx.drafts.save(user, form, draft.id, body.data, body.revision)
+    except DraftError as exc:
+        raise _draft_error(exc) from None
+    return json({"draft": saved.to_json()})
+
+
+@bp.post("/drafts/<draft_id:str>/attachments")
+@openapi.summary("Upload an attachment (multipart: key, file)")
+async def upload(request: Request, draft_id: str) -> HTTPResponse:
+    user, draft, form = await _owned_draft(request, draft_id)
+    upload = request.files.get("file") if request.files else None
+    key = (request.form.get("key") if request.form else None) or ""
+    if upload is None or not key:
+        raise ApiError(400, "invalid_request", "请用 multipart/form-data 上传：key 和 file")
+    try:
+        record = await request.app.ctx.drafts.attach(user, form, draft.id, key[:48], upload.name or "", upload.body)
+    except DraftError as exc:
+        raise _draft_error(exc) from None
+    return json({"attachment": record}, status=201)
+
+
+@bp.post("/drafts/<draft_id:str>/review")
+@openapi.summary("Pre-review (智能受理): every problem at once, with its field")
+async def review(request: Request, draft_id: str) -> HTTPResponse:
+    user, draft, form = await _owned_draft(request, draft_id)
+    problems = await request.app.ctx.applications.pre_review(user, form, draft.id)
+    return json({"ok": not problems, "problems": [p.to_json() for p in problems]})
+
+
+@bp.post("/drafts/<draft_id:str>/submit")
+@openapi.summary("Submit: the application and its handoff to the approval back end, once")
+async def submit(request: Request, draft_id: str) -> HTTPResponse:
+    user, draft, form = await _owned_draft(request, draft_id)
+    try:
+        application, created = await request.app.ctx.applications.submit(user, form, draft.id)
+    except ReviewFailed as failed:
+        raise ApiError(422, "review_failed", "表单还有问题，请修改后再提交",
+                       details=[p.to_json() for p in failed.problems]) from None
+    except DraftError as exc:
+        raise _draft_error(exc) from None
+    return json({"application": application.to_json()}, status=201 if created else 200)
+
+
+@bp.get("/applications/<number:str>")
+@openapi.summary("An application's status and timeline (its owner only)")
+async def get_application(request: Request, number: str) -> HTTPResponse:
+    user = await current_user(request)
+    application = await request.app.ctx.applications.get(number[:20], owner=user)
+    if application is None:  # someone else's is "not found" too: numbers are not to be probed
+        raise ApiError(404, "application_not_found", "没有找到这个申请", details={"number": number[:20]})
+    return json({"application": application.to_json()})
+
+
+@bp.post("/approval/callback")
+@openapi.summary("Status reports from the approval back end (HMAC-signed)")
+async def approval_callback(request: Request) -> HTTPResponse:
+    secret = request.app.ctx.settings.approval_secret
+    if not secret or not verify_signature(secret, request.headers.get("X-Timestamp", ""),
+                                          request.headers.get("X-Signature", ""), request.body):
+        log.warning("approval callback refused: bad signature", extra={"client": request.remote_addr or request.ip})
+        raise ApiError(401, "bad_signature", "签名校验失败")
+    report: StatusReport = parse_body(StatusReport, request)  # type: ignore[assignment]
+    if report.status not in STATUSES:
+        raise ApiError(400, "invalid_request", "未知的办件状态", details={"status": report.status, "allowed": list(STATUSES)})
+    recorded = await request.app.ctx.applications.record_status(
+        report.application_no, report.status, event_id=report.event_id, note=report.note, source="approval",
+        at=report.at.astimezone(UTC) if report.at and report.at.tzinfo else
+        report.at.replace(tzinfo=CHINA_TIME).astimezone(UTC) if report.at else None)
+    if recorded is None:
+        log.warning("approval callback for an unknown application %s", report.application_no)
+        raise ApiError(404, "application_not_found", "没有这个申请", details={"number": report.application_no})
+    return json({"recorded": recorded, "duplicate": not recorded})

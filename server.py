@@ -124,7 +124,9 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
         return
     readiness.report("assistant", ready=False)
     try:
-        app.ctx.dialogue = await build_dialogue(settings, app.ctx.db, app.ctx.catalog, app.ctx.search)
+        manager = await build_dialogue(settings, app.ctx.db, app.ctx.catalog, app.ctx.search)
+        manager.applications = app.ctx.applications.get
+        app.ctx.dialogue = manager
     except Exception:
         log.exception("the assistant could not be built")
         readiness.report("assistant", ready=False, error="could not be built; see the log")

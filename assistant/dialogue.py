@@ -120,19 +120,24 @@ class DialogueManager:
         self.faq = FaqMatcher(search)
         self.session_ttl = timedelta(seconds=session_ttl_seconds)
         self.faq_min_similarity = faq_min_similarity
+        # (number, owner=…) → the application or None; wired where the smart forms exist
+        self.applications: Any = None
 
     # --- one turn ---------------------------------------------------------------------
-    async def handle(self, channel: str, user: str, text: str) -> Turn:
+    async def handle(self, channel: str, user: str, text: str, *, owner: str | None = None) -> Turn:
+        """One turn. ``owner`` is the signed-in user, when the channel knows one: only they can
+        hear about their applications."""
         started = time.perf_counter()
         session_key = f"{channel}:{user}"[:200]
         text = (text or "").strip()[:MAX_TEXT]
         state = await self._load(session_key)
-        reply = await self._respond(session_key, channel, text, state)
+        reply = await self._respond(session_key, channel, text, state, owner)
         await self._save(session_key, state)
         turn_id = await self._log(session_key, channel, text, reply, (time.perf_counter() - started) * 1000)
         return Turn(turn_id, reply)
 
-    async def _respond(self, session_key: str, channel: str, text: str, state: DialogueState) -> Reply:
+    async def _respond(self, session_key: str, channel: str, text: str, state: DialogueState,
+                       owner: str | None = None) -> Reply:
         norm = normalize_text(text)
         if not norm:
             return Reply(self.renderer.text("empty.j2"), intent="greeting", confidence=1.0, no_answer=True)
@@ -159,7 +164,7 @@ class DialogueManager:
                          confidence=decision.confidence, no_answer=True)
         # "审批要几天" without a number is a question about an item, not about an application
         if intent == "progress" and (slots.ticket_numbers or slots.application_numbers or not slots.aspect):
-            return await self._progress(slots, decision.confidence)
+            return await self._progress(slots, decision.confidence, owner)
         if intent == "demand":
             ticket = await self.demands.create(session_key, channel, text)
             return Reply(self.renderer.text("demand_created.j2", ticket=ticket), intent="demand",
@@ -248,8 +253,17 @@ class DialogueManager:
             return Reply(self.renderer.text("not_sure.j2", options=[]), intent=intent, confidence=0.0, no_answer=True)
         return self.renderer.item_answer(record, aspect, intent=intent, confidence=confidence)
 
-    async def _progress(self, slots, confidence: float) -> Reply:  # type: ignore[no-untyped-def]
+    async def _progress(self, slots, confidence: float, owner: str | None) -> Reply:  # type: ignore[no-untyped-def]
         number = (slots.ticket_numbers or slots.application_numbers or [None])[0]
+        if number and number in slots.application_numbers and self.applications is not None:
+            if owner is None:
+                return Reply(self.renderer.text("progress_login.j2", number=number), intent="progress",
+                             confidence=confidence, no_answer=True)
+            application = await self.applications(number, owner=owner)
+            if application is not None:
+                shown = application.to_json()
+                return Reply(self.renderer.text("application_status.j2", application=shown, last=shown["timeline"][-1]),
+                             intent="progress", confidence=confidence, no_answer=True)
         if number and number in slots.ticket_numbers:
             ticket = await self.demands.get(number)
             if ticket is not None:

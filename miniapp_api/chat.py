@@ -9,6 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from miniapp_api.auth import current_user
 from miniapp_api.common import ApiError
 
 bp = Blueprint("chat", url_prefix="/api/v1/chat")
@@ -56,7 +57,9 @@ def dialogue(request: Request):  # type: ignore[no-untyped-def]
 async def chat(request: Request) -> HTTPResponse:
     body: ChatRequest = parse_body(ChatRequest, request)  # type: ignore[assignment]
     session_id = body.session_id or secrets.token_urlsafe(16)
-    turn = await dialogue(request).handle(CHANNEL, session_id, body.text)
+    # signing in is optional for the chat; a signed-in user can ask about their own applications
+    owner = await current_user(request) if "Authorization" in request.headers else None
+    turn = await dialogue(request).handle(CHANNEL, session_id, body.text, owner=owner)
     return json({"session_id": session_id, "turn_id": turn.turn_id, "reply": turn.reply.to_json()})
 
 

@@ -160,3 +160,28 @@ async def test_bad_form_input(app, client):
     big = await client.post(f"/api/v1/drafts/{draft['id']}/attachments", headers=auth,
                             data={"key": "premises_document"}, files={"file": ("big.pdf", PDF + b"0" * (10 * 1024 * 1024))})
     assert_error(big, 413, "attachment_too_large")
+
+
+@pytest.mark.with_assistant
+async def test_asking_the_assistant_about_my_application(app, client):
+    import asyncio
+    from datetime import UTC, datetime
+
+    await asyncio.wait_for(asyncio.shield(app.ctx.dialogue_task), timeout=300)
+    auth = await login(app, "o_asker", bind=False)
+    owner = await app.ctx.tokens.user_of(auth["Authorization"].split()[1])
+    now = datetime.now(UTC)
+    async with app.ctx.db.transaction() as conn:
+        await conn.execute(applications.insert().values(
+            number="SQ20261122000042", draft_id="d42", user_id=owner, item_code="CD-0053", item_name="个体工商户设立登记",
+            item_version=1, form_version=1, data={}, attachments=[], status="submitted", submitted_at=now, updated_at=now))
+    await app.ctx.applications.record_status("SQ20261122000042", "supplement_requested", event_id="e42",
+                                             note="请补充租赁合同", source="approval")
+    question = {"text": "查一下我的申请 SQ20261122000042"}
+    mine = (await client.post("/api/v1/chat", json=question, headers=auth)).json()["reply"]
+    assert mine["intent"] == "progress" and "需补正材料" in mine["text"] and "请补充租赁合同" in mine["text"]
+    anonymous = (await client.post("/api/v1/chat", json=question)).json()["reply"]
+    assert "登录" in anonymous["text"] and "补正" not in anonymous["text"]
+    stranger = await login(app, "o_stranger", bind=False)
+    theirs = (await client.post("/api/v1/chat", json=question, headers=stranger)).json()["reply"]
+    assert "没有查到" in theirs["text"] and "补正" not in theirs["text"]

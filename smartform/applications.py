@@ -90,13 +90,13 @@ class ApplicationService:
         draft = await self.drafts.get(user_id, draft_id)
         if draft.status == SUBMITTED:
             return await self._by_draft(draft_id), False
-        problems = await self.pre_review(user_id, form, draft_id)
+        files = await self.drafts.attachments_of(draft_id)
+        problems = await self.review.review(form, draft.data, {a["key"] for a in files})
         if problems:
             raise ReviewFailed(problems)
         record = await self.catalog.get_item(form.item_code)
         if record is None:
             raise DraftError(404, "item_not_found", "事项不存在或已下线")
-        files = await self.drafts.attachments_of(draft_id)
         # what was hidden when submitted is not part of the application
         data = {f.key: draft.data[f.key] for f in form.fields if f.key in draft.data and visible(f.visible_if, draft.data)}
         now = utcnow()
@@ -115,7 +115,10 @@ class ApplicationService:
                 await self._tell_user(conn, user_id, number, record.item.name, "submitted", None)
                 await self.outbox.enqueue(conn, HANDOFF, {"number": number}, f"approval:{number}")
                 created = True
-        return await self._by_draft(draft_id), created
+        if not created:
+            return await self._by_draft(draft_id), False
+        return Application(number, user_id, form.item_code, record.item.name, record.version, "submitted", now, [
+            {"status": "submitted", "status_text": STATUSES["submitted"], "note": None, "at": now.isoformat()}]), True
 
     @staticmethod
     async def _new_number(conn: AsyncConnection, now: datetime) -> str:

@@ -30,7 +30,7 @@ from intents.demand_router import DemandRouter, NearestCategoryName, load_demand
 from intents.routing_eval import evaluate_routing, format_routing
 from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import chat, common, forms, health, items, search
+from miniapp_api import chat, common, forms, health, items, login, search
 from miniapp_api.auth import SessionTokens
 from miniapp_api.health import Readiness
 from retrieval.embedder import make_embedder
@@ -148,6 +148,11 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
     regions = RegionCodes.from_csv(Path(settings.region_codes_file)) if settings.region_codes_file else None
     ctx.tokens = SessionTokens(ctx.db, ttl_hours=settings.session_ttl_hours)
     ctx.identities = Identities(ctx.db, ctx.base_library, settings.secret_key)
+    ctx.identity_provider = None
+    if settings.miniapp_appid and settings.miniapp_secret:
+        ctx.miniapp_wechat = WeChatApi(settings.wechat_api_base, settings.miniapp_appid, settings.miniapp_secret,
+                                       timeout_seconds=settings.wechat_api_timeout_seconds)
+        ctx.identity_provider = login.WeChatLogin(ctx.miniapp_wechat)
     ctx.consents = ConsentService(ctx.db, ctx.audit, ttl_days=settings.consent_ttl_days)
     ctx.drafts = DraftService(ctx.db, PrefillService(ctx.db, ctx.audit, ctx.consents, ctx.base_library),
                               settings.attachment_path, ttl_days=settings.draft_ttl_days)
@@ -213,6 +218,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(search.bp)
     app.blueprint(chat.bp)
     app.blueprint(forms.bp)
+    app.blueprint(login.bp)
     app.blueprint(wechat_callback.bp)
 
     @app.before_server_start
@@ -257,7 +263,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         await app.ctx.outbox_worker.stop()
         if app.ctx.wechat_api is not None:
             await app.ctx.wechat_api.close()
-        for client in (app.ctx.base_library, app.ctx.approval):
+        for client in (app.ctx.base_library, app.ctx.approval, getattr(app.ctx, "miniapp_wechat", None)):
             if hasattr(client, "close"):
                 await client.close()
         await app.ctx.search.stop()

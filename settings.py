@@ -83,6 +83,9 @@ class Settings:
     # access-token fetches allowed per day across all workers (WeChat's own limit is 2,000)
     wechat_token_daily_budget: int = 100
     wechat_api_timeout_seconds: float = 5.0
+    # the mini-program (小程序) whose users sign in with wx.login codes; off until both are set
+    miniapp_appid: str = ""
+    miniapp_secret: str = field(default="", metadata={"secret": True})
     # the base libraries (人口库/法人库/电子证照库): empty URL means the embedded demo library
     base_library_url: str = ""
     base_library_app_key: str = ""

@@ -204,7 +204,7 @@ class HttpBaseLibrary(BaseLibrary):
             answer = await self._post("/legal_person/query", {"uscc": subject.uscc,
                                                               "fields": [split_field(f)[1] for f in wanted["legal_person"]]})
             enterprise = answer.get("data") if answer.get("found") else None
-        if wanted.get("license"):
+        if wanted.get("license") and (subject.id_number or subject.uscc):
             kinds = sorted({split_field(f)[1] for f in wanted["license"]})
             answer = await self._post("/license/query", {"id_number": subject.id_number, "uscc": subject.uscc,
                                                          "kinds": kinds})

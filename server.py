@@ -30,7 +30,7 @@ from intents.demand_router import DemandRouter, NearestCategoryName, load_demand
 from intents.routing_eval import evaluate_routing, format_routing
 from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import chat, common, forms, health, items, login, search
+from miniapp_api import chat, common, forms, health, items, login, me, search
 from miniapp_api.auth import SessionTokens
 from miniapp_api.health import Readiness
 from retrieval.embedder import make_embedder
@@ -41,7 +41,9 @@ from smartform.approval import HttpApprovalBackend, Workbench, handoff_handler
 from smartform.base_library import DemoBaseLibrary, HttpBaseLibrary
 from smartform.consent import ConsentService
 from smartform.drafts import DraftService
+from smartform.evaluations import Evaluations
 from smartform.identity import Identities
+from smartform.messages import MessageCentre, Subscriptions
 from smartform.prefill import PrefillService
 from smartform.review import PreReview
 from smartform.schemas import load_forms
@@ -159,6 +161,9 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
     ctx.applications = ApplicationService(
         ctx.db, ctx.outbox, ctx.catalog, ctx.drafts, PreReview(ctx.base_library, regions),
         subscribe_template=settings.subscribe_template_application_status, senders=ctx.wechat_senders)
+    ctx.evaluations = Evaluations(ctx.db)
+    ctx.messages = MessageCentre(ctx.db)
+    ctx.subscriptions = Subscriptions(ctx.db)
     if settings.approval_url:
         ctx.approval = HttpApprovalBackend(settings.approval_url, settings.approval_secret,
                                            timeout_seconds=settings.approval_timeout_seconds)
@@ -219,6 +224,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(chat.bp)
     app.blueprint(forms.bp)
     app.blueprint(login.bp)
+    app.blueprint(me.bp)
     app.blueprint(wechat_callback.bp)
 
     @app.before_server_start

@@ -34,10 +34,12 @@ _REQUEST_ID = re.compile(r"^[0-9A-Za-z._\-]{1,64}$")
 class ApiError(SanicException):
     """An error the client should see, with a stable machine-readable code."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message, status_code=status)
         self.code = code
         self.details = details
+        self.extra_headers = headers or {}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -61,6 +63,8 @@ class JsonErrorHandler(ErrorHandler):
             log.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
         response = json(error_body(code, message, details), status=status)
         response.headers["X-Request-ID"] = _request_id(request)
+        if isinstance(exception, ApiError):
+            response.headers.update(exception.extra_headers)
         return response
 
 

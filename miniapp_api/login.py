@@ -1,7 +1,5 @@
-"""Signing in and real-name binding: ``POST /api/v1/auth/login {"code"}`` (a ``wx.login`` code,
-exchanged through an ``IdentityProvider`` — WeChat's ``jscode2session`` by default), ``POST
-/api/v1/auth/logout``, and ``POST /api/v1/me/identity {"name", "id_number"}`` (verified against the
-population library)."""
+"""Signing in: ``POST /api/v1/auth/login {"code"}`` (a ``wx.login`` code, exchanged through an
+``IdentityProvider`` — WeChat's ``jscode2session`` by default) and ``POST /api/v1/auth/logout``."""
 
 from __future__ import annotations
 
@@ -16,8 +14,6 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
-from smartform.base_library import LibraryUnavailable
-from smartform.identity import BindingError
 from wechat.api import WeChatApi, WeChatApiError, WeChatUnreachable
 
 log = logging.getLogger(__name__)
@@ -43,12 +39,6 @@ class WeChatLogin:
 class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=128)
-
-
-class IdentityBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=30)
-    id_number: str = Field(min_length=15, max_length=20)
 
 
 @bp.post("/auth/login")
@@ -80,17 +70,3 @@ async def logout(request: Request) -> HTTPResponse:
     await current_user(request)
     await request.app.ctx.tokens.revoke(request.headers["Authorization"].partition(" ")[2].strip())
     return json({"ok": True})
-
-
-@bp.post("/me/identity")
-@openapi.summary("Real-name binding (实名), verified against the population library")
-async def bind_identity(request: Request) -> HTTPResponse:
-    user = await current_user(request)
-    body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
-    try:
-        await request.app.ctx.identities.bind_person(user, body.name, body.id_number)
-    except BindingError as exc:
-        raise ApiError(422, exc.code, str(exc)) from None
-    except LibraryUnavailable:
-        raise ApiError(503, "library_unavailable", "人口库暂时无法访问，请稍后再试") from None
-    return json({"bound": True})

@@ -88,6 +88,10 @@ class BaseLibrary(ABC):
     async def verify_person(self, name: str, id_number: str) -> bool | None:
         """Whether the population library has this name for this ID number (None: no such number)."""
 
+    @abstractmethod
+    async def is_legal_representative(self, uscc: str, id_number: str) -> bool | None:
+        """Whether this person is the enterprise's legal representative (None: no such enterprise)."""
+
 
 class DemoBaseLibrary(BaseLibrary):
     name = "演示基础库"
@@ -112,6 +116,10 @@ class DemoBaseLibrary(BaseLibrary):
     async def verify_person(self, name: str, id_number: str) -> bool | None:
         person = await self._record("person", id_number)
         return None if person is None else person["name"] == name
+
+    async def is_legal_representative(self, uscc: str, id_number: str) -> bool | None:
+        enterprise = await self._record("enterprise", uscc)
+        return None if enterprise is None else enterprise.get("legal_representative_id_number") == id_number
 
 
 class CircuitBreaker:
@@ -148,7 +156,7 @@ def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: 
 
 class HttpBaseLibrary(BaseLibrary):
     """The data-sharing platform: ``POST /population/query``, ``/legal_person/query``,
-    ``/license/query`` and ``/population/verify``, each answering ``{"found": bool, "data": {...}}``
+    ``/license/query``, ``/population/verify`` and ``/legal_person/verify_representative``, each answering ``{"found": bool, "data": {...}}``
     (verify: ``{"found", "match"}``)."""
 
     name = "数据共享交换平台"
@@ -215,4 +223,8 @@ class HttpBaseLibrary(BaseLibrary):
 
     async def verify_person(self, name: str, id_number: str) -> bool | None:
         answer = await self._post("/population/verify", {"name": name, "id_number": id_number})
+        return bool(answer.get("match")) if answer.get("found") else None
+
+    async def is_legal_representative(self, uscc: str, id_number: str) -> bool | None:
+        answer = await self._post("/legal_person/verify_representative", {"uscc": uscc, "id_number": id_number})
         return bool(answer.get("match")) if answer.get("found") else None

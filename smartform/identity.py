@@ -8,15 +8,18 @@ import base64
 import hashlib
 import hmac
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from logs import mask_id_number, mask_name
 from smartform.base_library import BaseLibrary, Subject
-from smartform.validators import check_id_number
+from smartform.validators import check_credit_code, check_id_number
 from store.database import Database
-from store.tables import users, utcnow
+from store.tables import binding_attempts, users, utcnow
+
+ATTEMPTS_PER_DAY = 5
 
 
 class BindingError(ValueError):
@@ -47,12 +50,21 @@ class Identities:
             return user_id
 
     async def bind_person(self, user_id: str, name: str, id_number: str) -> None:
-        """Real-name binding, verified against the population library."""
+        """Real-name binding, verified against the population library; at most
+        ``ATTEMPTS_PER_DAY`` attempts a day (an ID number is not to be guessed here)."""
+        since = utcnow() - timedelta(days=1)
+        async with self.db.read() as conn:
+            recent = (await conn.execute(sa.select(sa.func.count()).select_from(binding_attempts).where(
+                binding_attempts.c.user_id == user_id, binding_attempts.c.at > since))).scalar()
+        if recent >= ATTEMPTS_PER_DAY:
+            raise BindingError("too_many_attempts", f"今天的实名认证尝试已达{ATTEMPTS_PER_DAY}次，请明天再试")
         check = check_id_number(id_number)
-        if not check.ok:
+        if not check.ok:  # refused before the library is asked, and not counted
             raise BindingError(check.code, check.reason)
         normalized = check.parts["normalized"]
         match = await self.library.verify_person(name.strip(), normalized)
+        async with self.db.transaction() as conn:
+            await conn.execute(binding_attempts.insert().values(user_id=user_id, at=utcnow(), succeeded=bool(match)))
         if not match:
             raise BindingError("identity_mismatch", "姓名与身份证号不匹配，或人口库中没有该身份证号")
         async with self.db.transaction() as conn:
@@ -61,9 +73,37 @@ class Identities:
                 id_number_hash=self.id_hash(normalized), id_number_masked=mask_id_number(normalized),
                 name_masked=mask_name(name.strip()), bound_at=utcnow()))
 
-    async def bind_enterprise(self, user_id: str, uscc: str, role: str) -> None:
+    async def unbind_person(self, user_id: str) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(users.update().where(users.c.id == user_id).values(uscc=uscc, enterprise_role=role))
+            await conn.execute(users.update().where(users.c.id == user_id).values(
+                id_number_cipher=None, id_number_hash=None, id_number_masked=None, name_masked=None, bound_at=None,
+                uscc=None, enterprise_role=None))
+
+    async def bind_enterprise(self, user_id: str, uscc: str, role: str) -> None:
+        """Act for an enterprise: as its legal representative (checked against the legal-person
+        library) or as an agent (经办人) of an enterprise that exists; real-name binding first."""
+        check = check_credit_code(uscc)
+        if not check.ok:
+            raise BindingError(check.code, check.reason)
+        subject = await self.subject(user_id)
+        if subject.id_number is None:
+            raise BindingError("identity_required", "请先完成个人实名认证")
+        is_representative = await self.library.is_legal_representative(check.parts["normalized"], subject.id_number)
+        if is_representative is None:
+            raise BindingError("enterprise_not_found", "法人库中没有这个统一社会信用代码")
+        if role == "法定代表人" and not is_representative:
+            raise BindingError("not_legal_representative", "您不是该企业登记的法定代表人")
+        async with self.db.transaction() as conn:
+            await conn.execute(users.update().where(users.c.id == user_id).values(
+                uscc=check.parts["normalized"], enterprise_role=role))
+
+    async def profile(self, user_id: str) -> dict[str, object]:
+        """What the user may see of themselves: masked."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).one()
+        return {"user_id": row.id, "identity_bound": row.bound_at is not None, "name": row.name_masked,
+                "id_number": row.id_number_masked, "bound_at": row.bound_at.isoformat() if row.bound_at else None,
+                "enterprise": {"uscc": row.uscc, "role": row.enterprise_role} if row.uscc else None}
 
     async def subject(self, user_id: str) -> Subject:
         """The user's own records in the libraries (empty if they have not bound their identity)."""

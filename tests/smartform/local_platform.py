@@ -59,6 +59,10 @@ class LocalPlatform:
         if path == "/population/verify":
             person = self.people.get(body["id_number"])
             return 200, {"found": person is not None, "match": bool(person and person["name"] == body["name"])}
+        if path == "/legal_person/verify_representative":
+            enterprise = self.enterprises.get(body["uscc"])
+            return 200, {"found": enterprise is not None,
+                         "match": bool(enterprise and enterprise["legal_representative_id_number"] == body["id_number"])}
         return 404, {"error": "no such endpoint"}
 
     def __enter__(self) -> LocalPlatform:

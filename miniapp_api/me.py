@@ -1,0 +1,212 @@
+"""The signed-in user's own things: ``/api/v1/me`` (masked profile, identity and enterprise
+binding), ``/api/v1/me/applications``, ``/api/v1/me/subscriptions``, ``/api/v1/me/messages``, and
+good/bad evaluations ``/api/v1/evaluations``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from miniapp_api.auth import current_user
+from miniapp_api.chat import parse_body
+from miniapp_api.common import ApiError, parse_query
+from smartform.applications import STATUSES
+from smartform.base_library import LibraryUnavailable
+from smartform.evaluations import TAGS, EvaluationError
+from smartform.identity import BindingError
+from store.tables import applications
+from store.tables import utcnow as now_utc
+
+bp = Blueprint("me", url_prefix="/api/v1")
+CHINA = timezone(timedelta(hours=8))  # a date filter means a day in China
+
+
+class IdentityBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=30)
+    id_number: str = Field(min_length=15, max_length=20)
+
+
+class EnterpriseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uscc: str = Field(min_length=18, max_length=24)
+    role: Literal["法定代表人", "经办人"]
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=20, ge=1, le=100)
+
+
+class MessagePage(Page):
+    unread: bool = False
+
+
+class SubscriptionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")
+    scene: Literal["application_status", "policy_match", "evaluation_reply"]
+    long_term: bool = False
+    count: int = Field(default=1, ge=1, le=50)
+
+
+class EvaluationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_type: Literal["application", "answer"]
+    target_id: str = Field(min_length=1, max_length=32)
+    stars: int = Field(ge=1, le=5)
+    tags: list[str] = Field(default_factory=list, max_length=len(TAGS))
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    item: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=200)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+def _binding_error(exc: BindingError) -> ApiError:
+    if exc.code == "too_many_attempts":
+        return ApiError(429, exc.code, str(exc), headers={"Retry-After": "86400"})
+    return ApiError(422, exc.code, str(exc))
+
+
+@bp.get("/me")
+@openapi.summary("The signed-in user's profile, masked")
+async def me(request: Request) -> HTTPResponse:
+    return json(await request.app.ctx.identities.profile(await current_user(request)))
+
+
+@bp.post("/me/identity")
+@openapi.summary("Real-name binding (实名), verified against the population library; 5 attempts a day")
+async def bind_identity(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
+    try:
+        await request.app.ctx.identities.bind_person(user, body.name, body.id_number)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    except LibraryUnavailable:
+        raise ApiError(503, "library_unavailable", "人口库暂时无法访问，请稍后再试") from None
+    return json(await request.app.ctx.identities.profile(user))
+
+
+@bp.delete("/me/identity")
+@openapi.summary("Undo the real-name binding (and the enterprise binding with it)")
+async def unbind(request: Request) -> HTTPResponse:
+    await request.app.ctx.identities.unbind_person(await current_user(request))
+    return json({"bound": False})
+
+
+@bp.post("/me/enterprise")
+@openapi.summary("Act for an enterprise, as its legal representative or an agent")
+async def bind_enterprise(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
+    try:
+        await request.app.ctx.identities.bind_enterprise(user, body.uscc, body.role)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    except LibraryUnavailable:
+        raise ApiError(503, "library_unavailable", "法人库暂时无法访问，请稍后再试") from None
+    return json(await request.app.ctx.identities.profile(user))
+
+
+@bp.get("/me/applications")
+@openapi.summary("My applications, newest first (paged)")
+async def my_applications(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    query: Page = parse_query(Page, request)
+    async with request.app.ctx.db.read() as conn:
+        mine = applications.c.user_id == user
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(applications).where(mine))).scalar()
+        rows = await conn.execute(sa.select(applications.c.number, applications.c.item_code, applications.c.item_name,
+                                            applications.c.status, applications.c.submitted_at, applications.c.updated_at)
+                                  .where(mine).order_by(applications.c.submitted_at.desc(), applications.c.number.desc())
+                                  .offset((query.page - 1) * query.page_size).limit(query.page_size))
+        items = [{"number": r.number, "item_code": r.item_code, "item_name": r.item_name, "status": r.status,
+                  "status_text": STATUSES[r.status], "submitted_at": r.submitted_at.isoformat(),
+                  "updated_at": r.updated_at.isoformat()} for r in rows]
+    return json({"items": items, "page": query.page, "page_size": query.page_size, "total": total})
+
+
+@bp.get("/me/applications/<number:str>")
+@openapi.summary("One of my applications with its timeline")
+async def my_application(request: Request, number: str) -> HTTPResponse:
+    user = await current_user(request)
+    application = await request.app.ctx.applications.get(number[:20], owner=user)
+    if application is None:
+        raise ApiError(404, "application_not_found", "没有找到这个申请", details={"number": number[:20]})
+    return json({"application": application.to_json()})
+
+
+@bp.post("/me/subscriptions")
+@openapi.summary("Record a subscribe-message consent (wx.requestSubscribeMessage accepted)")
+async def subscribe(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: SubscriptionBody = parse_body(SubscriptionBody, request)  # type: ignore[assignment]
+    record = await request.app.ctx.subscriptions.add(user, body.template_id, body.scene, body.long_term, body.count)
+    return json({"subscription": record}, status=201)
+
+
+@bp.get("/me/subscriptions")
+@openapi.summary("My subscribe-message consents")
+async def subscriptions(request: Request) -> HTTPResponse:
+    return json({"items": await request.app.ctx.subscriptions.of_user(await current_user(request))})
+
+
+@bp.get("/me/messages")
+@openapi.summary("My message centre (paged), with the unread count")
+async def messages(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    query: MessagePage = parse_query(MessagePage, request)
+    return json(await request.app.ctx.messages.page(user, query.page, query.page_size, query.unread))
+
+
+@bp.post("/me/messages/<message_id:int>/read")
+@openapi.summary("Mark one message read")
+async def read_message(request: Request, message_id: int) -> HTTPResponse:
+    if not await request.app.ctx.messages.mark_read(await current_user(request), message_id):
+        raise ApiError(404, "message_not_found", "没有这条未读消息")
+    return json({"read": 1})
+
+
+@bp.post("/me/messages/read-all")
+@openapi.summary("Mark all my messages read")
+async def read_all(request: Request) -> HTTPResponse:
+    return json({"read": await request.app.ctx.messages.mark_read(await current_user(request))})
+
+
+@bp.post("/evaluations")
+@openapi.summary("Rate an application or an assistant answer (1–5 stars, tags, comment)")
+async def evaluate(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: EvaluationBody = parse_body(EvaluationBody, request)  # type: ignore[assignment]
+    try:
+        result = await request.app.ctx.evaluations.submit(user, body.target_type, body.target_id, body.stars,
+                                                          body.tags, body.comment)
+    except EvaluationError as exc:
+        raise ApiError(exc.status, exc.code, str(exc), details={"tags": list(TAGS)} if exc.code == "unknown_tags"
+                       else None) from None
+    return json({"evaluation": result}, status=201)
+
+
+@bp.get("/evaluations/stats")
+@openapi.summary("Public statistics of application evaluations")
+async def evaluation_stats(request: Request) -> HTTPResponse:
+    query: StatsQuery = parse_query(StatsQuery, request)
+    since = datetime.combine(query.from_, time.min, CHINA) if query.from_ else None
+    until = datetime.combine(query.to + timedelta(days=1), time.min, CHINA) if query.to else None
+    if since and until and since >= until:
+        raise ApiError(400, "invalid_request", "from 不能晚于 to")
+    stats = await request.app.ctx.evaluations.stats(item=query.item, department=query.department, since=since, until=until)
+    return json({**stats, "tags_allowed": list(TAGS), "as_of": now_utc().isoformat()})

@@ -1,0 +1,96 @@
+"""Good/bad evaluations (好差评) of an application or of an assistant answer, the follow-up task a
+bad rating opens for staff, and the public statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from store.database import Database
+from store.tables import applications, chat_turns, evaluations, followup_tasks, service_items, utcnow
+
+TAGS = ("办事便捷", "材料简单", "态度好", "办理迅速", "指引清楚", "材料繁琐", "等待太久", "态度不好", "多次跑腿", "指引不清")
+BAD = 2  # 1–2 stars
+
+
+class EvaluationError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class Evaluations:
+    def __init__(self, db: Database, *, followup_days: float = 3) -> None:
+        self.db = db
+        self.followup = timedelta(days=followup_days)
+
+    async def submit(self, user_id: str, target_type: str, target_id: str, stars: int, tags: list[str],
+                     comment: str | None) -> dict[str, Any]:
+        unknown = [t for t in tags if t not in TAGS]
+        if unknown:
+            raise EvaluationError(422, "unknown_tags", f"不支持的标签：{'、'.join(unknown)}")
+        item_code = department = None
+        async with self.db.read() as conn:
+            if target_type == "application":
+                row = (await conn.execute(sa.select(applications.c.user_id, applications.c.item_code)
+                                          .where(applications.c.number == target_id))).first()
+                if row is None or row.user_id != user_id:
+                    raise EvaluationError(404, "application_not_found", "没有找到这个申请")
+                item_code = row.item_code
+                department = (await conn.execute(sa.select(service_items.c.department)
+                                                 .where(service_items.c.code == item_code))).scalar()
+            else:
+                if not target_id.isdigit() or (await conn.execute(sa.select(chat_turns.c.id).where(
+                        chat_turns.c.id == int(target_id)))).first() is None:
+                    raise EvaluationError(404, "answer_not_found", "没有找到这条回答")
+        now = utcnow()
+        try:
+            async with self.db.transaction() as conn:
+                result = await conn.execute(evaluations.insert().values(
+                    user_id=user_id, target_type=target_type, target_id=target_id, item_code=item_code,
+                    department=department, stars=stars, tags=sorted(set(tags)), comment=comment, created_at=now,
+                ).returning(evaluations.c.id))
+                evaluation_id = int(result.scalar_one())
+                followup = None
+                if stars <= BAD:
+                    followup = now + self.followup
+                    await conn.execute(followup_tasks.insert().values(
+                        evaluation_id=evaluation_id, status="open", due_at=followup, created_at=now))
+        except IntegrityError:
+            raise EvaluationError(409, "already_evaluated", "您已经评价过了") from None
+        return {"id": evaluation_id, "followup_due_at": followup.isoformat() if followup else None}
+
+    async def stats(self, *, item: str | None = None, department: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+        conditions = [evaluations.c.target_type == "application"]
+        if item:
+            conditions.append(evaluations.c.item_code == item)
+        if department:
+            conditions.append(evaluations.c.department == department)
+        if since:
+            conditions.append(evaluations.c.created_at >= since)
+        if until:
+            conditions.append(evaluations.c.created_at < until)
+        async with self.db.read() as conn:
+            rows = list(await conn.execute(sa.select(evaluations.c.stars, evaluations.c.tags).where(*conditions)))
+        count = len(rows)
+        by_stars = {str(s): sum(1 for r in rows if r.stars == s) for s in range(1, 6)}
+        tags: dict[str, int] = {}
+        for row in rows:
+            for tag in row.tags:
+                tags[tag] = tags.get(tag, 0) + 1
+        return {"count": count, "average_stars": round(sum(r.stars for r in rows) / count, 2) if count else None,
+                "by_stars": by_stars, "bad_share": round(sum(1 for r in rows if r.stars <= BAD) / count, 4) if count else None,
+                "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0])))}
+
+    async def open_followups(self) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(followup_tasks, evaluations.c.stars, evaluations.c.comment,
+                                                evaluations.c.target_id)
+                                      .join(evaluations, evaluations.c.id == followup_tasks.c.evaluation_id)
+                                      .where(followup_tasks.c.status == "open").order_by(followup_tasks.c.due_at))
+            return [dict(row._mapping) for row in rows]

@@ -33,6 +33,7 @@ from logs import configure_logging
 from miniapp_api import chat, common, forms, health, items, login, me, search
 from miniapp_api.auth import SessionTokens
 from miniapp_api.health import Readiness
+from miniapp_api.rate_limits import RateLimits
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
@@ -217,6 +218,10 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.readiness = Readiness()
+    app.ctx.rate_limits = RateLimits(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst,
+                                     settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+    app.config.CORS_ORIGINS = settings.cors_origins  # sanic-ext answers preflights and adds the headers
+    app.config.CORS_EXPOSE_HEADERS = "X-Request-ID, ETag, Retry-After"
     common.install(app)
     app.blueprint(health.bp)
     app.blueprint(items.bp)

@@ -106,6 +106,13 @@ class Settings:
     max_attachment_bytes: int = 20 * 1024 * 1024
     # the subscribe-message template for application status changes (empty: message centre only)
     subscribe_template_application_status: str = ""
+    # the mini-program API's rate limits (token buckets per IP and per signed-in user, per process)
+    rate_limit_ip_per_second: float = 20.0
+    rate_limit_ip_burst: float = 60.0
+    rate_limit_user_per_second: float = 5.0
+    rate_limit_user_burst: float = 20.0
+    # origins allowed to call the API from a browser (comma-separated; empty: no CORS headers)
+    cors_origins: str = ""
     # keyed hashes and session signing; masked in --print-settings
     secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
 

@@ -110,7 +110,9 @@ def main() -> int:
                    RYB_ASSISTANT="false", RYB_LOG_LEVEL="WARNING", RYB_APPROVAL_URL=approval.url,
                    RYB_APPROVAL_SECRET=SECRET, RYB_APPROVAL_TIMEOUT_SECONDS="2", RYB_OUTBOX_BACKOFF_BASE_SECONDS="0.5",
                    RYB_OUTBOX_BACKOFF_MAX_SECONDS="4", RYB_OUTBOX_MAX_ATTEMPTS="30", RYB_OUTBOX_BATCH_SIZE="50",
-                   RYB_OUTBOX_POLL_SECONDS="0.2", RYB_DATABASE_URL=args.database_url)
+                   RYB_OUTBOX_POLL_SECONDS="0.2", RYB_DATABASE_URL=args.database_url,
+                   # one client sends the whole burst: the per-IP rate limit is not what is measured
+                   RYB_RATE_LIMIT_IP_PER_SECOND="1000000", RYB_RATE_LIMIT_IP_BURST="1000000")
         settings = Settings(data_dir=Path(f"{scratch}/var"), embedding_cache_file=env["RYB_EMBEDDING_CACHE_FILE"],
                             database_url=args.database_url)
         prepared = asyncio.run(prepare(settings, args.applications + 20))

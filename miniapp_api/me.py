@@ -16,6 +16,7 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
+from miniapp_api.docs import documented
 from smartform.applications import STATUSES
 from smartform.base_library import LibraryUnavailable
 from smartform.evaluations import TAGS, EvaluationError
@@ -88,6 +89,7 @@ async def me(request: Request) -> HTTPResponse:
 
 @bp.post("/me/identity")
 @openapi.summary("Real-name binding (实名), verified against the population library; 5 attempts a day")
+@documented(IdentityBody, errors=(400, 401, 422, 503), example={"name": "王示例明", "id_number": "510104199003071234"})
 async def bind_identity(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
@@ -109,6 +111,7 @@ async def unbind(request: Request) -> HTTPResponse:
 
 @bp.post("/me/enterprise")
 @openapi.summary("Act for an enterprise, as its legal representative or an agent")
+@documented(EnterpriseBody, errors=(400, 401, 422, 503), example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
 async def bind_enterprise(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
@@ -151,6 +154,7 @@ async def my_application(request: Request, number: str) -> HTTPResponse:
 
 @bp.post("/me/subscriptions")
 @openapi.summary("Record a subscribe-message consent (wx.requestSubscribeMessage accepted)")
+@documented(SubscriptionBody, ok=201, errors=(400, 401), example={"template_id": "TPL_STATUS", "scene": "application_status", "count": 1})
 async def subscribe(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: SubscriptionBody = parse_body(SubscriptionBody, request)  # type: ignore[assignment]
@@ -188,6 +192,7 @@ async def read_all(request: Request) -> HTTPResponse:
 
 @bp.post("/evaluations")
 @openapi.summary("Rate an application or an assistant answer (1–5 stars, tags, comment)")
+@documented(EvaluationBody, ok=201, errors=(400, 401, 404, 409, 422), example={"target_type": "application", "target_id": "SQ20261122000001", "stars": 5, "tags": ["办事便捷"]})
 async def evaluate(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EvaluationBody = parse_body(EvaluationBody, request)  # type: ignore[assignment]

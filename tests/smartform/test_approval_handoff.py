@@ -54,25 +54,25 @@ async def test_every_application_arrives_once_through_failures_stalls_and_a_rest
                                 poll_seconds=0.02)
         crashing.start()
         await asyncio.sleep(0.6)
-        crashing._task.cancel()  # the process dies mid-delivery: leases are left behind
+        crashing._task.cancel()  # the process dies mid-delivery: leases are left behind …
         await asyncio.gather(crashing._task, return_exceptions=True)
+        await backend.close()
+        await first_db.dispose()  # … and, as when a process dies, its database connections close
         delivered_before = len(approval.applied)
 
         outbox2, backend2, apps2 = services(second_db, approval.url)  # the restarted process
         worker = OutboxWorker(outbox2, {HANDOFF: handoff_handler(apps2, backend2)}, lease_seconds=1.0, batch_size=10,
                               poll_seconds=0.02)
         worker.start()
-        for _ in range(600):
+        for _ in range(1200):
             if len(approval.applied) == len(numbers):
                 break
             await asyncio.sleep(0.05)
         await worker.stop()
-        await backend.close()
         await backend2.close()
         async with second_db.read() as conn:
             statuses = dict((await conn.execute(sa.select(outbox_jobs.c.status, sa.func.count())
                                                 .group_by(outbox_jobs.c.status))).all())
-    await first_db.dispose()
     await second_db.dispose()
     assert 0 < delivered_before < len(numbers)  # the crash really was mid-way
     assert sorted(approval.applied) == sorted(f"approval:{n}" for n in numbers)

@@ -7,21 +7,19 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from miniapp_api import forms
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
-from smartform.applications import STATUSES
 from smartform.base_library import LibraryUnavailable
 from smartform.evaluations import TAGS, EvaluationError
 from smartform.identity import BindingError
-from store.tables import applications
 from store.tables import utcnow as now_utc
 
 bp = Blueprint("me", url_prefix="/api/v1")
@@ -129,27 +127,12 @@ async def bind_enterprise(request: Request) -> HTTPResponse:
 async def my_applications(request: Request) -> HTTPResponse:
     user = await current_user(request)
     query: Page = parse_query(Page, request)
-    async with request.app.ctx.db.read() as conn:
-        mine = applications.c.user_id == user
-        total = (await conn.execute(sa.select(sa.func.count()).select_from(applications).where(mine))).scalar()
-        rows = await conn.execute(sa.select(applications.c.number, applications.c.item_code, applications.c.item_name,
-                                            applications.c.status, applications.c.submitted_at, applications.c.updated_at)
-                                  .where(mine).order_by(applications.c.submitted_at.desc(), applications.c.number.desc())
-                                  .offset((query.page - 1) * query.page_size).limit(query.page_size))
-        items = [{"number": r.number, "item_code": r.item_code, "item_name": r.item_name, "status": r.status,
-                  "status_text": STATUSES[r.status], "submitted_at": r.submitted_at.isoformat(),
-                  "updated_at": r.updated_at.isoformat()} for r in rows]
+    items, total = await request.app.ctx.applications.of_user(user, query.page, query.page_size)
     return json({"items": items, "page": query.page, "page_size": query.page_size, "total": total})
 
 
-@bp.get("/me/applications/<number:str>")
-@openapi.summary("One of my applications with its timeline")
-async def my_application(request: Request, number: str) -> HTTPResponse:
-    user = await current_user(request)
-    application = await request.app.ctx.applications.get(number[:20], owner=user)
-    if application is None:
-        raise ApiError(404, "application_not_found", "没有找到这个申请", details={"number": number[:20]})
-    return json({"application": application.to_json()})
+# one of my applications with its timeline: the same answer as /api/v1/applications/{no}
+bp.add_route(forms.get_application, "/me/applications/<number:str>", methods=["GET"], name="my_application")
 
 
 @bp.post("/me/subscriptions")

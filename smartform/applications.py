@@ -201,6 +201,21 @@ class ApplicationService:
         return Application(row.number, row.user_id, row.item_code, row.item_name, row.item_version, row.status,
                            row.submitted_at, timeline)
 
+    async def of_user(self, user_id: str, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """The user's applications, newest first: one page of summaries, and how many there are."""
+        mine = applications.c.user_id == user_id
+        async with self.db.read() as conn:
+            total = (await conn.execute(sa.select(sa.func.count()).select_from(applications).where(mine))).scalar()
+            rows = await conn.execute(
+                sa.select(applications.c.number, applications.c.item_code, applications.c.item_name,
+                          applications.c.status, applications.c.submitted_at, applications.c.updated_at)
+                .where(mine).order_by(applications.c.submitted_at.desc(), applications.c.number.desc())
+                .offset((page - 1) * page_size).limit(page_size))
+            items = [{"number": r.number, "item_code": r.item_code, "item_name": r.item_name, "status": r.status,
+                      "status_text": STATUSES[r.status], "submitted_at": r.submitted_at.isoformat(),
+                      "updated_at": r.updated_at.isoformat()} for r in rows]
+        return items, int(total or 0)
+
     async def handoff_payload(self, number: str) -> dict[str, Any]:
         """What the approval back end receives."""
         async with self.db.read() as conn:

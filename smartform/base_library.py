@@ -58,6 +58,16 @@ def split_field(name: str) -> tuple[str, str, str | None]:
     return parts[0], parts[1], parts[2] if len(parts) > 2 else None
 
 
+def records_needed(fields: Sequence[str]) -> tuple[bool, bool]:
+    """Whether ``fields`` need the person's records, and whether the enterprise's."""
+    person = enterprise = False
+    for name in fields:
+        library, key, _ = split_field(name)
+        person |= library == "population" or (library == "license" and key in PERSON_LICENCES)
+        enterprise |= library == "legal_person" or (library == "license" and key in ENTERPRISE_LICENCES)
+    return person, enterprise
+
+
 def pick(person: dict[str, Any] | None, enterprise: dict[str, Any] | None, fields: Sequence[str]) -> dict[str, Any]:
     """The requested fields out of a person's and an enterprise's records."""
     values: dict[str, Any] = {}
@@ -107,10 +117,9 @@ class DemoBaseLibrary(BaseLibrary):
                 base_library_records.c.kind == kind, base_library_records.c.key == key))).scalar()
 
     async def fetch(self, subject: Subject, fields: Sequence[str]) -> dict[str, Any]:
-        person = await self._record("person", subject.id_number) if any(
-            f.startswith("population.") or f.split(".")[1] in PERSON_LICENCES for f in fields if f.startswith(("population.", "license."))) else None
-        enterprise = await self._record("enterprise", subject.uscc) if any(
-            f.startswith("legal_person.") or f.split(".")[1] in ENTERPRISE_LICENCES for f in fields if f.startswith(("legal_person.", "license."))) else None
+        wants_person, wants_enterprise = records_needed(fields)
+        person = await self._record("person", subject.id_number) if wants_person else None
+        enterprise = await self._record("enterprise", subject.uscc) if wants_enterprise else None
         return pick(person, enterprise, fields)
 
     async def verify_person(self, name: str, id_number: str) -> bool | None:
@@ -189,7 +198,7 @@ class HttpBaseLibrary(BaseLibrary):
                     self.breaker.succeeded()
                     return data
                 last_error = f"HTTP {response.status_code}"
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
+            except httpx.TransportError as exc:  # refused, reset, timed out
                 last_error = type(exc).__name__
             except (httpx.HTTPStatusError, ValueError) as exc:  # a 4xx or a body that is not JSON
                 self.breaker.failed()

@@ -124,9 +124,9 @@ class PreReview:
         return problems
 
     def _group(self, f: FormField, value: Any, today: date) -> list[Problem]:
-        items = value if isinstance(value, list) else [] if _empty(value) else [value]
-        if not isinstance(value, list | type(None)) and not _empty(value):
+        if not _empty(value) and not isinstance(value, list):
             return [Problem(f.key, "type", f"{f.label}：格式不正确")]
+        items = value or []
         minimum = max(f.min_items, 1 if f.required else 0)
         if len(items) < minimum:
             return [Problem(f.key, "too_few", f"{f.label}：至少填写{minimum}项")]

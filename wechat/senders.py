@@ -84,19 +84,11 @@ class WeChatSenders:
 
     async def enqueue_template(self, conn: AsyncConnection, openid: str, template_id: str,
                                data: dict[str, str], key: str, *, url: str | None = None) -> bool:
-        message: dict[str, Any] = {"touser": openid, "template_id": template_id,
-                                   "data": {name: {"value": value} for name, value in data.items()}}
-        if url:
-            message["url"] = url
-        return await self.outbox.enqueue(conn, TEMPLATE, message, key)
+        return await self.outbox.enqueue(conn, TEMPLATE, _templated(openid, template_id, data, url=url), key)
 
     async def enqueue_subscribe(self, conn: AsyncConnection, openid: str, template_id: str,
                                 data: dict[str, str], key: str, *, page: str | None = None) -> bool:
-        message: dict[str, Any] = {"touser": openid, "template_id": template_id,
-                                   "data": {name: {"value": value} for name, value in data.items()}}
-        if page:
-            message["page"] = page
-        return await self.outbox.enqueue(conn, SUBSCRIBE, message, key)
+        return await self.outbox.enqueue(conn, SUBSCRIBE, _templated(openid, template_id, data, page=page), key)
 
     # --- send ---------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Any]:
@@ -151,3 +143,12 @@ class WeChatSenders:
             if key is not None:
                 query = query.where(wechat_sends.c.idempotency_key == key)
             return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+def _templated(openid: str, template_id: str, data: dict[str, str], **link: str | None) -> dict[str, Any]:
+    """A template or subscribe message: WeChat wants each value wrapped as ``{"value": …}``; the
+    link (a template's ``url``, a subscribe message's mini-program ``page``) only when given."""
+    message: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                               "data": {name: {"value": value} for name, value in data.items()}}
+    message.update({name: target for name, target in link.items() if target})
+    return message

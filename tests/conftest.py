@@ -84,6 +84,14 @@ async def db(database_url):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+async def second_db(database_url):  # type: ignore[no-untyped-def]
+    """Another engine on the same database: a second process, as far as the database can tell."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def sqlite_db(tmp_path):  # type: ignore[no-untyped-def]
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     await migrate.upgrade(database)

@@ -87,14 +87,6 @@ async def drain(*workers: OutboxWorker, until, timeout: float = 120.0) -> None:
     await asyncio.wait_for(loop(), timeout)
 
 
-@pytest.fixture
-async def second_db(database_url):
-    """Another engine on the same database: a second process, as far as the database can tell."""
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
 async def test_two_workers_deliver_1000_jobs_each_exactly_once(db, second_db, audit):
     outbox_a, outbox_b = Outbox(db, audit), Outbox(second_db, AuditLog(second_db))
     await enqueue_many(db, outbox_a, 1000)

@@ -23,13 +23,6 @@ def make_api(db: Database, base_url: str, **options) -> WeChatApi:
     return api
 
 
-@pytest.fixture
-async def second_db(database_url):
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
 async def test_many_workers_share_one_fetch(db, second_db, local_wechat):
     workers = [make_api(db, local_wechat.base_url), make_api(second_db, local_wechat.base_url),
                make_api(db, local_wechat.base_url)]

@@ -107,7 +107,7 @@ def main() -> int:
             LocalApproval(SECRET, fail_rate=0.10, stall_rate=0.05, stall_seconds=3.0, seed=3) as approval:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RYB_")}
         env.update(RYB_DATA_DIR=f"{scratch}/var", RYB_EMBEDDING_CACHE_FILE=str(ROOT / "var" / "embeddings.sqlite3"),
-                   RYB_ASSISTANT="false", RYB_LOG_LEVEL="WARNING", RYB_APPROVAL_URL=approval.url,
+                   RYB_ASSISTANT="false", RYB_LOG_LEVEL="WARNING", RYB_APPROVAL_URL=approval.base_url,
                    RYB_APPROVAL_SECRET=SECRET, RYB_APPROVAL_TIMEOUT_SECONDS="2", RYB_OUTBOX_BACKOFF_BASE_SECONDS="0.5",
                    RYB_OUTBOX_BACKOFF_MAX_SECONDS="4", RYB_OUTBOX_MAX_ATTEMPTS="30", RYB_OUTBOX_BATCH_SIZE="50",
                    RYB_OUTBOX_POLL_SECONDS="0.2", RYB_DATABASE_URL=args.database_url,

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from smartform.base_library import sign
 from smartform.synthetic import enterprises, people
+from tests.local_http import LocalHttpServer
 
 APP_KEY, SECRET = "ryb-test", "platform-secret-0123456789"
 
 
-class LocalPlatform:
+class LocalPlatform(LocalHttpServer):
     def __init__(self) -> None:
         self.people = {p["id_number"]: p for p in people()}
         self.enterprises = {e["uscc"]: e for e in enterprises(list(self.people.values()))}
@@ -24,14 +24,8 @@ class LocalPlatform:
         self.fail_next = 0  # this many requests answer 500
         self.delay = 0.0
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def _answer(self, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
+    def respond(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
         expected = sign(SECRET, "POST", path, headers.get("X-Timestamp", ""), headers.get("X-Nonce", ""), raw)
         if headers.get("X-App-Key") != APP_KEY or headers.get("X-Signature") != expected:
             return 401, {"error": "bad signature"}
@@ -64,34 +58,3 @@ class LocalPlatform:
             return 200, {"found": enterprise is not None,
                          "match": bool(enterprise and enterprise["legal_representative_id_number"] == body["id_number"])}
         return 404, {"error": "no such endpoint"}
-
-    def __enter__(self) -> LocalPlatform:
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = platform._answer(self.path, self.headers, raw)
-                data = json.dumps(answer, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that gave up on a slow answer closed its end: nothing to report
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()

@@ -48,7 +48,7 @@ async def test_every_application_arrives_once_through_failures_stalls_and_a_rest
     from store import migrate
     await migrate.upgrade(first_db)
     with LocalApproval(SECRET, fail_rate=0.25, stall_rate=0.1, stall_seconds=0.8, seed=7) as approval:
-        outbox, backend, apps = services(first_db, approval.url)
+        outbox, backend, apps = services(first_db, approval.base_url)
         numbers = await submit_directly(first_db, outbox, 60)
         crashing = OutboxWorker(outbox, {HANDOFF: handoff_handler(apps, backend)}, lease_seconds=1.0, batch_size=10,
                                 poll_seconds=0.02)
@@ -60,7 +60,7 @@ async def test_every_application_arrives_once_through_failures_stalls_and_a_rest
         await first_db.dispose()  # … and, as when a process dies, its database connections close
         delivered_before = len(approval.applied)
 
-        outbox2, backend2, apps2 = services(second_db, approval.url)  # the restarted process
+        outbox2, backend2, apps2 = services(second_db, approval.base_url)  # the restarted process
         worker = OutboxWorker(outbox2, {HANDOFF: handoff_handler(apps2, backend2)}, lease_seconds=1.0, batch_size=10,
                               poll_seconds=0.02)
         worker.start()

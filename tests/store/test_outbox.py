@@ -8,7 +8,6 @@ import json
 import threading
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -18,46 +17,27 @@ from store.audit import AuditLog
 from store.database import Database
 from store.outbox import Outbox, OutboxJob, OutboxWorker
 from store.tables import outbox_jobs
+from tests.local_http import LocalHttpServer
 
 
-class Receiver:
+class Receiver(LocalHttpServer):
     """A real HTTP server on loopback that counts delivery attempts per idempotency key."""
 
     def __init__(self) -> None:
         self.attempts: Counter[str] = Counter()
         self.applied: dict[str, dict] = {}
         self.lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = self.headers["Idempotency-Key"]
-                with receiver.lock:
-                    receiver.attempts[key] += 1
-                    receiver.applied.setdefault(key, body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/deliver"
 
-            def log_message(self, *args) -> None:  # keep test output quiet
-                pass
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256  # the default backlog of 5 refuses a burst of concurrent deliveries
-
-        Handler.protocol_version = "HTTP/1.1"
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/deliver"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, method: str, path: str, headers, raw: bytes) -> tuple[int, None]:  # type: ignore[no-untyped-def]
+        key = headers["Idempotency-Key"]
+        with self.lock:
+            self.attempts[key] += 1
+            self.applied.setdefault(key, json.loads(raw))
+        return 200, None
 
 
 def http_delivery(client: httpx.AsyncClient, url: str):

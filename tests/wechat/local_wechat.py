@@ -11,9 +11,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.local_http import LocalHttpServer
 
 APPID, SECRET = "wx0123456789abcdef", "local-secret-0123456789abcdef01"
 TOKEN_LIFETIME = 7200
@@ -28,7 +29,7 @@ class Received:
 
 
 @dataclass
-class LocalWeChat:
+class LocalWeChat(LocalHttpServer):
     appid: str = APPID
     secret: str = SECRET
     received: list[Received] = field(default_factory=list)
@@ -38,7 +39,6 @@ class LocalWeChat:
     _delays: dict[str, float] = field(default_factory=dict)
     _used_codes: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
 
     # --- what tests control ----------------------------------------------------------------
     def fail_next(self, path: str, errcode: int, errmsg: str = "error", times: int = 1) -> None:
@@ -60,47 +60,14 @@ class LocalWeChat:
             return [r for r in self.received if r.path == path]
 
     # --- the server ------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> LocalWeChat:
-        wechat = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def _handle(self) -> None:
-                url = urlparse(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    body = {"_raw": raw.decode("utf-8", "replace")}
-                status, answer = wechat._answer(url.path, query, body)
-                data = json.dumps(answer, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _handle
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+    def respond(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
+        url = urlparse(path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        return self._answer(url.path, query, body)
 
     # --- WeChat's behaviour ----------------------------------------------------------------
     def _answer(self, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -32,6 +32,7 @@ from intents.slots import RegionTable
 from logs import configure_logging
 from miniapp_api import chat, common, forms, health, items, login, me, search
 from miniapp_api.auth import SessionTokens
+from miniapp_api.docs import BEARER
 from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
 from retrieval.embedder import make_embedder
@@ -222,6 +223,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
                                      settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
     app.config.CORS_ORIGINS = settings.cors_origins  # sanic-ext answers preflights and adds the headers
     app.config.CORS_EXPOSE_HEADERS = "X-Request-ID, ETag, Retry-After"
+    # app.ext sets sanic-ext up from app.config: only once the configuration above is complete
+    app.ext.openapi.add_security_scheme(BEARER, "http", scheme="bearer", bearer_format="opaque session token",
+                                        description="the token from POST /api/v1/auth/login")
     common.install(app)
     app.blueprint(health.bp)
     app.blueprint(items.bp)

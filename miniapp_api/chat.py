@@ -12,6 +12,7 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.common import ApiError
 from miniapp_api.docs import documented
+from miniapp_api.responses import ChatAnswer, Ok
 
 bp = Blueprint("chat", url_prefix="/api/v1/chat")
 CHANNEL = "miniapp"
@@ -55,7 +56,7 @@ def dialogue(request: Request):  # type: ignore[no-untyped-def]
 
 @bp.post("/")
 @openapi.summary("One turn of the conversation with the assistant")
-@documented(ChatRequest, errors=(400, 401, 503), example={"text": "身份证丢了怎么补办"})
+@documented(ChatRequest, response=ChatAnswer, errors=(400, 401, 503), example={"text": "身份证丢了怎么补办"})
 async def chat(request: Request) -> HTTPResponse:
     body: ChatRequest = parse_body(ChatRequest, request)  # type: ignore[assignment]
     session_id = body.session_id or secrets.token_urlsafe(16)
@@ -67,7 +68,7 @@ async def chat(request: Request) -> HTTPResponse:
 
 @bp.post("/feedback")
 @openapi.summary("Helpful / not helpful on one of the session's answers")
-@documented(FeedbackRequest, errors=(400, 404, 503), example={"session_id": "s-12345678", "turn_id": 1, "helpful": True})
+@documented(FeedbackRequest, response=Ok, errors=(400, 404, 503), example={"session_id": "s-12345678", "turn_id": 1, "helpful": True})
 async def feedback(request: Request) -> HTTPResponse:
     body: FeedbackRequest = parse_body(FeedbackRequest, request)  # type: ignore[assignment]
     if not await dialogue(request).feedback(CHANNEL, body.session_id, body.turn_id, body.helpful, body.reason):

@@ -16,7 +16,19 @@ from sanic_ext import openapi
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
-from miniapp_api.docs import documented
+from miniapp_api.docs import UPLOAD, documented
+from miniapp_api.responses import (
+    ApplicationAnswer,
+    ConsentGranted,
+    DraftWithAttachments,
+    FormAnswer,
+    PrefilledDraft,
+    ReviewAnswer,
+    Revoked,
+    SavedDraft,
+    StatusRecorded,
+    Uploaded,
+)
 from smartform.applications import STATUSES, ReviewFailed
 from smartform.approval import verify_signature
 from smartform.consent import ConsentError, consent_request
@@ -70,6 +82,7 @@ async def _owned_draft(request: Request, draft_id: str):  # type: ignore[no-unty
 
 @bp.get("/forms/<item_code:str>")
 @openapi.summary("A service item's form: fields, attachments, rules, and what prefill would read")
+@documented(response=FormAnswer, errors=(404,))
 async def get_form(request: Request, item_code: str) -> HTTPResponse:
     form = _form(request, item_code)
     return json({"form": form.model_dump(mode="json", by_alias=True), "consent": consent_request(form)})
@@ -77,7 +90,7 @@ async def get_form(request: Request, item_code: str) -> HTTPResponse:
 
 @bp.post("/forms/<item_code:str>/consent")
 @openapi.summary("Consent to read these base-library fields for this form")
-@documented(ConsentBody, ok=201, errors=(400, 401, 404, 422), example={"fields": ["population.name", "population.id_number"]})
+@documented(ConsentBody, response=ConsentGranted, ok=201, errors=(400, 404, 422), secured=True, example={"fields": ["population.name", "population.id_number"]})
 async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
     body: ConsentBody = parse_body(ConsentBody, request)  # type: ignore[assignment]
@@ -90,6 +103,7 @@ async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
 
 @bp.delete("/forms/<item_code:str>/consent/<consent_id:str>")
 @openapi.summary("Revoke a consent; it takes effect at once")
+@documented(response=Revoked, errors=(404,), secured=True)
 async def revoke_consent(request: Request, item_code: str, consent_id: str) -> HTTPResponse:
     user = await current_user(request)
     if not await request.app.ctx.consents.revoke(user, consent_id[:64]):
@@ -99,6 +113,7 @@ async def revoke_consent(request: Request, item_code: str, consent_id: str) -> H
 
 @bp.post("/forms/<item_code:str>/prefill")
 @openapi.summary("Open (or resume) the user's draft of this form, prefilled where they consented")
+@documented(response=PrefilledDraft, errors=(404,), secured=True)
 async def prefill(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
     subject = await request.app.ctx.identities.subject(user)
@@ -108,6 +123,7 @@ async def prefill(request: Request, item_code: str) -> HTTPResponse:
 
 @bp.get("/drafts/<draft_id:str>")
 @openapi.summary("A draft, to resume it (on any device)")
+@documented(response=DraftWithAttachments, errors=(404,), secured=True)
 async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
     _, draft, _ = await _owned_draft(request, draft_id)
     return json({"draft": draft.to_json(), "attachments": await request.app.ctx.drafts.attachments_of(draft.id)})
@@ -115,7 +131,7 @@ async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.put("/drafts/<draft_id:str>")
 @openapi.summary("Save a draft's values (autosave); send the revision you started from")
-@documented(DraftBody, errors=(400, 401, 404, 409, 413, 422), example={"data": {"operator_phone": "13800001234"}, "revision": 1})
+@documented(DraftBody, response=SavedDraft, errors=(400, 404, 409, 413, 422), secured=True, example={"data": {"operator_phone": "13800001234"}, "revision": 1})
 async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
     body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
@@ -130,6 +146,7 @@ async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.post("/drafts/<draft_id:str>/attachments")
 @openapi.summary("Upload an attachment (multipart: key, file)")
+@documented(UPLOAD, response=Uploaded, ok=201, errors=(400, 404, 409, 413, 415, 422), secured=True)
 async def upload(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
     upload = request.files.get("file") if request.files else None
@@ -145,6 +162,7 @@ async def upload(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.post("/drafts/<draft_id:str>/review")
 @openapi.summary("Pre-review (智能受理): every problem at once, with its field")
+@documented(response=ReviewAnswer, errors=(404,), secured=True)
 async def review(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
     problems = await request.app.ctx.applications.pre_review(user, form, draft.id)
@@ -153,6 +171,8 @@ async def review(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.post("/drafts/<draft_id:str>/submit")
 @openapi.summary("Submit: the application and its handoff to the approval back end, once")
+@documented(response=ApplicationAnswer, ok=201, errors=(404, 409, 422), secured=True,
+            other={200: ("submitted before: the same application", ApplicationAnswer)})
 async def submit(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
     try:
@@ -167,6 +187,7 @@ async def submit(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.get("/applications/<number:str>")
 @openapi.summary("An application's status and timeline (its owner only)")
+@documented(response=ApplicationAnswer, errors=(404,), secured=True)
 async def get_application(request: Request, number: str) -> HTTPResponse:
     user = await current_user(request)
     application = await request.app.ctx.applications.get(number[:20], owner=user)
@@ -177,7 +198,7 @@ async def get_application(request: Request, number: str) -> HTTPResponse:
 
 @bp.post("/approval/callback")
 @openapi.summary("Status reports from the approval back end (HMAC-signed)")
-@documented(StatusReport, errors=(400, 401, 404), example={"event_id": "evt-1", "application_no": "SQ20261122000001", "status": "accepted", "note": "材料齐全"})
+@documented(StatusReport, response=StatusRecorded, errors=(400, 401, 404), limited=False, example={"event_id": "evt-1", "application_no": "SQ20261122000001", "status": "accepted", "note": "材料齐全"})
 async def approval_callback(request: Request) -> HTTPResponse:
     secret = request.app.ctx.settings.approval_secret
     if not secret or not verify_signature(secret, request.headers.get("X-Timestamp", ""),

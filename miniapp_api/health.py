@@ -9,6 +9,9 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from miniapp_api.docs import documented
+from miniapp_api.responses import Health
+from miniapp_api.responses import Readiness as ReadinessAnswer
 from store.database import DatabaseUnavailable
 
 bp = Blueprint("health")
@@ -29,11 +32,14 @@ class Readiness:
 
 
 @bp.get("/healthz")
+@documented(response=Health, errors=(), limited=False)
 async def healthz(request: Request) -> HTTPResponse:
     return json({"status": "ok"})
 
 
 @bp.get("/readyz")
+@documented(response=ReadinessAnswer, errors=(), limited=False,
+            other={503: ("not ready yet: what is still building, or the database is down", ReadinessAnswer)})
 async def readyz(request: Request) -> HTTPResponse:
     ctx = request.app.ctx
     try:

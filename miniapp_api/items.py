@@ -11,6 +11,8 @@ from sanic_ext import openapi
 
 from assistant.catalog import ItemRecord
 from miniapp_api.common import ApiError, parse_query
+from miniapp_api.docs import documented
+from miniapp_api.responses import ItemDetail, ItemPage
 
 bp = Blueprint("items", url_prefix="/api/v1/items")
 
@@ -19,7 +21,7 @@ class ItemsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     audience: Literal["个人", "法人"] | None = None
-    department: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200, description="the exact department name")
     page: int = Field(default=1, ge=1, le=10_000)
     page_size: int = Field(default=20, ge=1, le=100)
 
@@ -37,10 +39,7 @@ def item_summary(record: ItemRecord) -> dict[str, Any]:
 
 @bp.get("/")
 @openapi.summary("List service items (事项), filtered and paged")
-@openapi.parameter("audience", str, "query", description="个人 or 法人")
-@openapi.parameter("department", str, "query")
-@openapi.parameter("page", int, "query")
-@openapi.parameter("page_size", int, "query", description="1-100, default 20")
+@documented(query=ItemsQuery, response=ItemPage)
 async def list_items(request: Request) -> HTTPResponse:
     query: ItemsQuery = parse_query(ItemsQuery, request)
     records, total = await request.app.ctx.catalog.list_items(
@@ -50,7 +49,8 @@ async def list_items(request: Request) -> HTTPResponse:
 
 
 @bp.get("/<code:str>")
-@openapi.summary("One service item with its full guide (办事指南)")
+@openapi.summary("One service item with its full guide (办事指南); ETag, If-None-Match → 304")
+@documented(response=ItemDetail, errors=(404,), other={304: ("not modified since the ETag given in If-None-Match", None)})
 async def get_item(request: Request, code: str) -> HTTPResponse:
     if len(code) > 64:
         raise ApiError(404, "item_not_found", "未找到该事项", details={"code": code[:64]})

@@ -15,6 +15,7 @@ from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
 from miniapp_api.docs import documented
+from miniapp_api.responses import LoginAnswer, Ok
 from wechat.api import WeChatApi, WeChatApiError, WeChatUnreachable
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class LoginBody(BaseModel):
 
 @bp.post("/auth/login")
 @openapi.summary("Sign in with a wx.login code; returns our own session token")
-@documented(LoginBody, errors=(400, 401, 502, 503), example={"code": "081xYz000abcde1Fg2h3"})
+@documented(LoginBody, response=LoginAnswer, errors=(400, 401, 502, 503), example={"code": "081xYz000abcde1Fg2h3"})
 async def login(request: Request) -> HTTPResponse:
     provider: IdentityProvider | None = request.app.ctx.identity_provider
     if provider is None:
@@ -68,6 +69,7 @@ async def login(request: Request) -> HTTPResponse:
 
 @bp.post("/auth/logout")
 @openapi.summary("Revoke this session token")
+@documented(response=Ok, errors=(), secured=True)
 async def logout(request: Request) -> HTTPResponse:
     await current_user(request)
     await request.app.ctx.tokens.revoke(request.headers["Authorization"].partition(" ")[2].strip())

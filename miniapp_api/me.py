@@ -17,6 +17,17 @@ from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
+from miniapp_api.responses import (
+    ApplicationPage,
+    EvaluationAdded,
+    EvaluationStats,
+    MarkedRead,
+    Profile,
+    SubscriptionAdded,
+    SubscriptionList,
+    Unbound,
+)
+from miniapp_api.responses import MessagePage as MessagePageAnswer
 from smartform.base_library import LibraryUnavailable
 from smartform.evaluations import TAGS, EvaluationError
 from smartform.identity import BindingError
@@ -67,10 +78,10 @@ class EvaluationBody(BaseModel):
 
 class StatsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    item: str | None = Field(default=None, max_length=64)
+    item: str | None = Field(default=None, max_length=64, description="a service item code")
     department: str | None = Field(default=None, max_length=200)
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: date | None = Field(default=None, alias="from", description="first day (China time), YYYY-MM-DD")
+    to: date | None = Field(default=None, description="last day (China time), YYYY-MM-DD")
 
 
 def _binding_error(exc: BindingError) -> ApiError:
@@ -81,13 +92,14 @@ def _binding_error(exc: BindingError) -> ApiError:
 
 @bp.get("/me")
 @openapi.summary("The signed-in user's profile, masked")
+@documented(response=Profile, errors=(), secured=True)
 async def me(request: Request) -> HTTPResponse:
     return json(await request.app.ctx.identities.profile(await current_user(request)))
 
 
 @bp.post("/me/identity")
 @openapi.summary("Real-name binding (实名), verified against the population library; 5 attempts a day")
-@documented(IdentityBody, errors=(400, 401, 422, 503), example={"name": "王示例明", "id_number": "510104199003071234"})
+@documented(IdentityBody, response=Profile, errors=(400, 422, 503), secured=True, example={"name": "王示例明", "id_number": "510104199003071234"})
 async def bind_identity(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
@@ -102,6 +114,7 @@ async def bind_identity(request: Request) -> HTTPResponse:
 
 @bp.delete("/me/identity")
 @openapi.summary("Undo the real-name binding (and the enterprise binding with it)")
+@documented(response=Unbound, errors=(), secured=True)
 async def unbind(request: Request) -> HTTPResponse:
     await request.app.ctx.identities.unbind_person(await current_user(request))
     return json({"bound": False})
@@ -109,7 +122,7 @@ async def unbind(request: Request) -> HTTPResponse:
 
 @bp.post("/me/enterprise")
 @openapi.summary("Act for an enterprise, as its legal representative or an agent")
-@documented(EnterpriseBody, errors=(400, 401, 422, 503), example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
+@documented(EnterpriseBody, response=Profile, errors=(400, 422, 503), secured=True, example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
 async def bind_enterprise(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
@@ -124,6 +137,7 @@ async def bind_enterprise(request: Request) -> HTTPResponse:
 
 @bp.get("/me/applications")
 @openapi.summary("My applications, newest first (paged)")
+@documented(query=Page, response=ApplicationPage, secured=True)
 async def my_applications(request: Request) -> HTTPResponse:
     user = await current_user(request)
     query: Page = parse_query(Page, request)
@@ -137,7 +151,7 @@ bp.add_route(forms.get_application, "/me/applications/<number:str>", methods=["G
 
 @bp.post("/me/subscriptions")
 @openapi.summary("Record a subscribe-message consent (wx.requestSubscribeMessage accepted)")
-@documented(SubscriptionBody, ok=201, errors=(400, 401), example={"template_id": "TPL_STATUS", "scene": "application_status", "count": 1})
+@documented(SubscriptionBody, response=SubscriptionAdded, ok=201, secured=True, example={"template_id": "TPL_STATUS", "scene": "application_status", "count": 1})
 async def subscribe(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: SubscriptionBody = parse_body(SubscriptionBody, request)  # type: ignore[assignment]
@@ -147,12 +161,14 @@ async def subscribe(request: Request) -> HTTPResponse:
 
 @bp.get("/me/subscriptions")
 @openapi.summary("My subscribe-message consents")
+@documented(response=SubscriptionList, errors=(), secured=True)
 async def subscriptions(request: Request) -> HTTPResponse:
     return json({"items": await request.app.ctx.subscriptions.of_user(await current_user(request))})
 
 
 @bp.get("/me/messages")
 @openapi.summary("My message centre (paged), with the unread count")
+@documented(query=MessagePage, response=MessagePageAnswer, secured=True)
 async def messages(request: Request) -> HTTPResponse:
     user = await current_user(request)
     query: MessagePage = parse_query(MessagePage, request)
@@ -161,6 +177,7 @@ async def messages(request: Request) -> HTTPResponse:
 
 @bp.post("/me/messages/<message_id:int>/read")
 @openapi.summary("Mark one message read")
+@documented(response=MarkedRead, errors=(404,), secured=True)
 async def read_message(request: Request, message_id: int) -> HTTPResponse:
     if not await request.app.ctx.messages.mark_read(await current_user(request), message_id):
         raise ApiError(404, "message_not_found", "没有这条未读消息")
@@ -169,13 +186,14 @@ async def read_message(request: Request, message_id: int) -> HTTPResponse:
 
 @bp.post("/me/messages/read-all")
 @openapi.summary("Mark all my messages read")
+@documented(response=MarkedRead, errors=(), secured=True)
 async def read_all(request: Request) -> HTTPResponse:
     return json({"read": await request.app.ctx.messages.mark_read(await current_user(request))})
 
 
 @bp.post("/evaluations")
 @openapi.summary("Rate an application or an assistant answer (1–5 stars, tags, comment)")
-@documented(EvaluationBody, ok=201, errors=(400, 401, 404, 409, 422), example={"target_type": "application", "target_id": "SQ20261122000001", "stars": 5, "tags": ["办事便捷"]})
+@documented(EvaluationBody, response=EvaluationAdded, ok=201, errors=(400, 404, 409, 422), secured=True, example={"target_type": "application", "target_id": "SQ20261122000001", "stars": 5, "tags": ["办事便捷"]})
 async def evaluate(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EvaluationBody = parse_body(EvaluationBody, request)  # type: ignore[assignment]
@@ -190,6 +208,7 @@ async def evaluate(request: Request) -> HTTPResponse:
 
 @bp.get("/evaluations/stats")
 @openapi.summary("Public statistics of application evaluations")
+@documented(query=StatsQuery, response=EvaluationStats)
 async def evaluation_stats(request: Request) -> HTTPResponse:
     query: StatsQuery = parse_query(StatsQuery, request)
     since = datetime.combine(query.from_, time.min, CHINA) if query.from_ else None

@@ -9,6 +9,8 @@ from sanic_ext import openapi
 
 from assistant.search import SearchError, SearchFilters
 from miniapp_api.common import ApiError, parse_query
+from miniapp_api.docs import documented
+from miniapp_api.responses import HotQueries, SearchAnswer, Suggestions
 
 bp = Blueprint("search", url_prefix="/api/v1")
 
@@ -16,11 +18,12 @@ bp = Blueprint("search", url_prefix="/api/v1")
 class SearchQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(default="", max_length=2000)  # longer queries are truncated by the service
-    audience: str | None = None
+    # longer queries are accepted and truncated by the service
+    q: str = Field(default="", max_length=2000, description="what the person typed (the first 200 characters are used)")
+    audience: str | None = Field(default=None, description="个人 or 法人")
     department: str | None = Field(default=None, max_length=200)
-    item_type: str | None = Field(default=None, max_length=32)
-    level: str | None = Field(default=None, max_length=32)
+    item_type: str | None = Field(default=None, max_length=32, description="行政许可, 公共服务, …")
+    level: str | None = Field(default=None, max_length=32, description="省级, 市级, 区县级")
     district: str | None = Field(default=None, max_length=64)
     top_k: int = Field(default=10, ge=1, le=50)
 
@@ -28,7 +31,7 @@ class SearchQuery(BaseModel):
 class SuggestQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(default="", max_length=100)
+    q: str = Field(default="", max_length=100, description="what is typed so far: characters, pinyin or initials")
     limit: int = Field(default=10, ge=1, le=20)
 
 
@@ -40,13 +43,7 @@ class HotQuery(BaseModel):
 
 @bp.get("/search")
 @openapi.summary("Search service items: lexical, vector and fuzzy/pinyin, fused")
-@openapi.parameter("q", str, "query", required=True, description="what the person typed (up to 200 characters are used)")
-@openapi.parameter("audience", str, "query", description="个人 or 法人")
-@openapi.parameter("department", str, "query")
-@openapi.parameter("item_type", str, "query", description="行政许可, 公共服务, …")
-@openapi.parameter("level", str, "query")
-@openapi.parameter("district", str, "query")
-@openapi.parameter("top_k", int, "query", description="1-50, default 10")
+@documented(query=SearchQuery, response=SearchAnswer, errors=(400,))
 async def search(request: Request) -> HTTPResponse:
     query: SearchQuery = parse_query(SearchQuery, request)
     filters = SearchFilters(audience=query.audience, department=query.department, item_type=query.item_type,
@@ -60,8 +57,7 @@ async def search(request: Request) -> HTTPResponse:
 
 @bp.get("/suggest")
 @openapi.summary("Search-box completions: hot queries, item names and aliases by prefix or pinyin prefix")
-@openapi.parameter("q", str, "query", required=True)
-@openapi.parameter("limit", int, "query")
+@documented(query=SuggestQuery, response=Suggestions, errors=(400,))
 async def suggest(request: Request) -> HTTPResponse:
     query: SuggestQuery = parse_query(SuggestQuery, request)
     return json({"query": query.q, "suggestions": await request.app.ctx.search.suggest(query.q, query.limit)})
@@ -69,7 +65,7 @@ async def suggest(request: Request) -> HTTPResponse:
 
 @bp.get("/search/hot")
 @openapi.summary("The most frequent successful searches of the last seven days")
-@openapi.parameter("limit", int, "query")
+@documented(query=HotQuery, response=HotQueries, errors=(400,))
 async def hot(request: Request) -> HTTPResponse:
     query: HotQuery = parse_query(HotQuery, request)
     return json({"hot": await request.app.ctx.search.hot(query.limit)})

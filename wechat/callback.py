@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, text
+from sanic_ext import openapi
+from sanic_ext.extensions.openapi.definitions import Parameter, Response
 
 from miniapp_api.common import ApiError
+from miniapp_api.docs import ERROR
 from wechat.inbox import MessageInbox
 from wechat.messages import parse_incoming
 from wechat.render import passive_xml
@@ -25,6 +28,17 @@ from wechat.security import MessageCrypto, Rejected, check_plain_signature, chec
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", url_prefix="/wechat")
 MAX_ARG = 128  # WeChat's query arguments are short hex or digit strings
+_ARGS = {"signature": "SHA-1 of token, timestamp, nonce", "timestamp": "seconds since the epoch", "nonce": "random",
+         "echostr": "echoed on verification", "openid": "the follower", "encrypt_type": "aes in safe mode",
+         "msg_signature": "SHA-1 over the ciphertext (safe mode)"}
+_REFUSED = [Response({"application/json": ERROR}, status=status, description=text)
+            for status, text in ((400, "malformed"), (403, "signature or timestamp refused"), (413, "too large"),
+                                 (503, "the channel is off: RYB_WECHAT_* not set"))]
+
+
+def _args(*names: str) -> list[Parameter]:
+    return [Parameter(name, {"type": "string", "maxLength": MAX_ARG}, "query", description=_ARGS[name],
+                      required=name in ("signature", "timestamp", "nonce", "echostr")) for name in names]
 
 
 @dataclass
@@ -58,6 +72,8 @@ def _refuse(request: Request, rejected: Rejected) -> ApiError:
 
 
 @bp.get("/callback")
+@openapi.definition(summary="WeChat's server-URL verification", parameter=_args("signature", "timestamp", "nonce", "echostr"),
+                    response=[Response({"text/plain": {"type": "string"}}, status=200, description="echostr"), *_REFUSED])
 async def verify_url(request: Request) -> HTTPResponse:
     """URL verification (验证服务器地址): echo ``echostr`` when the signature is ours."""
     callback = _callback(request)
@@ -71,6 +87,14 @@ async def verify_url(request: Request) -> HTTPResponse:
 
 
 @bp.post("/callback")
+@openapi.definition(
+    summary="A follower's message or event (XML; plaintext, compatible or safe mode)",
+    parameter=_args("signature", "timestamp", "nonce", "openid", "encrypt_type", "msg_signature"),
+    body={"text/xml": {"type": "string", "example": "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName>"
+                       "<![CDATA[o_1]]></FromUserName><CreateTime>1764547200</CreateTime><MsgType><![CDATA[text]]>"
+                       "</MsgType><Content><![CDATA[社保卡怎么补办]]></Content><MsgId>1</MsgId></xml>"}},
+    response=[Response({"text/xml": {"type": "string"}}, status=200,
+                       description="the passive reply, or the text success when the answer goes out later"), *_REFUSED])
 async def receive_message(request: Request) -> HTTPResponse:
     callback = _callback(request)
     try:

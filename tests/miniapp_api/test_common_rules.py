@@ -1,4 +1,5 @@
-"""The API's common rules: rate limits (429 with Retry-After), ETags on item details, CORS."""
+"""The API's common rules: rate limits (429 with Retry-After), ETags on item details, CORS,
+pagination, request ids, and the API document itself."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from miniapp_api.rate_limits import TokenBuckets
 from server import create_app
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_items_api import assert_error
+from tests.miniapp_api.test_me_api import add_application, signed_in
 
 
 def test_a_token_bucket_allows_the_burst_then_the_rate():
@@ -54,3 +56,51 @@ async def test_cors_for_configured_origins_only(test_settings):
             "Origin": "https://web.example.org", "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization,content-type"})
         assert preflight.status_code == 204 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+async def test_every_paged_list_follows_one_pagination_rule(app, client):
+    user, auth = await signed_in(app, "o_pager")
+    for n in range(5):  # five applications, and a message for each status report
+        await add_application(app, user, f"SQ2026112200030{n}")
+    document = (await client.get("/docs/openapi.json")).json()
+    paged = sorted(path for path, operations in document["paths"].items()
+                   if {"page", "page_size"} <= {p["name"] for p in operations.get("get", {}).get("parameters", [])})
+    assert paged == ["/api/v1/items", "/api/v1/me/applications", "/api/v1/me/messages"]
+    for path in paged:
+        first = (await client.get(path, headers=auth, params={"page_size": 2})).json()
+        assert first["page"] == 1 and first["page_size"] == 2 and first["total"] >= 5, path
+        seen = []
+        for page in range(1, (first["total"] + 1) // 2 + 1):
+            answer = (await client.get(path, headers=auth, params={"page": page, "page_size": 2})).json()
+            assert answer["total"] == first["total"] and len(answer["items"]) <= 2
+            seen += [str(item) for item in answer["items"]]
+        assert len(seen) == len(set(seen)) == first["total"], f"{path}: every record once, none twice"
+        beyond = (await client.get(path, headers=auth, params={"page": 9999, "page_size": 2})).json()
+        assert beyond["items"] == [] and beyond["total"] == first["total"]
+        for bad in ({"page": 0}, {"page_size": 0}, {"page_size": 101}, {"page": "x"}, {"pages": 2}):
+            assert_error(await client.get(path, headers=auth, params=bad), 400, "invalid_request")
+
+
+async def test_request_ids_are_kept_or_given(client):
+    given = await client.get("/healthz", headers={"X-Request-ID": "mini-42.a"})
+    assert given.headers["X-Request-ID"] == "mini-42.a"
+    made = await client.get("/api/v1/items/NOPE", headers={"X-Request-ID": "<script>"})  # not a safe id: replaced
+    assert len(made.headers["X-Request-ID"]) == 32 and made.headers["X-Request-ID"] != "<script>"
+
+
+async def test_the_api_document_describes_every_operation(client):
+    document = (await client.get("/docs/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            success = [s for s in operation["responses"] if s.startswith("2")]
+            assert success, f"{where}: no success answer documented"
+            if path.startswith("/api/"):
+                schema = operation["responses"][success[0]]["content"]["application/json"]["schema"]
+                assert schema.get("properties") and schema.get("example"), f"{where}: no answer schema with an example"
+                assert "429" in operation["responses"] or path == "/api/v1/approval/callback", where
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                assert body["application/json"]["schema"].get("example"), f"{where}: no request example"

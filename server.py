@@ -35,6 +35,7 @@ from miniapp_api.auth import SessionTokens
 from miniapp_api.docs import BEARER
 from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
+from policy_graph import benchmark as matching_benchmark
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
@@ -322,6 +323,10 @@ def _parser() -> argparse.ArgumentParser:
     dialogue = commands.add_parser("eval-dialogue", help="scripted multi-turn conversations")
     dialogue.add_argument("file", type=Path, help="JSONL of {id, turns: [{user, expect}]}")
     dialogue.add_argument("--json", action="store_true")
+    matching = commands.add_parser("bench-matching", help="speed of policy matching on synthetic enterprises")
+    matching.add_argument("--enterprises", type=int, default=1_000_000)
+    matching.add_argument("--policies", type=int, default=200)
+    matching.add_argument("--json", action="store_true")
     return parser
 
 
@@ -456,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval-dialogue":
             report = asyncio.run(_eval_dialogue(settings, args.file))
             print(json.dumps(report, ensure_ascii=False) if args.json else format_dialogue_report(report))
+        elif args.command == "bench-matching":
+            report = matching_benchmark.run(args.enterprises, args.policies)
+            print(json.dumps(report, ensure_ascii=False) if args.json else matching_benchmark.format_report(report))
     except DatabaseUnavailable as exc:
         print(f"rongyiban: {exc}", file=sys.stderr)
         return 2

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import socket
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -24,8 +26,13 @@ class Conformance:
     one the operation documents and its body matches that status's schema. Every API test is
     thereby also a test of the documentation."""
 
+    _schemas: dict[str, Any] = {}  # by document: loading one takes most of a second
+
     def __init__(self, document: dict) -> None:
-        self.schema = schemathesis.openapi.from_dict(document)
+        key = json.dumps(document, sort_keys=True)
+        if key not in self._schemas:
+            self._schemas[key] = schemathesis.openapi.from_dict(document)
+        self.schema = self._schemas[key]
         self.problems: list[str] = []
 
     async def __call__(self, response: httpx.Response) -> None:

@@ -1,0 +1,126 @@
+"""Curation of the graph on SQLite and PostgreSQL: drafts with stale-edit protection, review by
+someone else, immutable published versions, condition trees refused with their paths, edges and
+parameters, every change audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from policy_graph.engine import TRUE, UNKNOWN, evaluate
+from policy_graph.facts import FactCatalogue
+from policy_graph.graph import CurationError, PolicyGraph, rows_to_tree, tree_to_rows
+
+CATALOGUE = FactCatalogue.load()
+BASIC = {"all": [{"fact": "registered_district", "op": "under", "value": ["510100"], "clause": "第三条"},
+                 {"fact": "independent_legal_person", "op": "is", "value": True, "clause": "第三条"}]}
+ITEM = {"category": "奖补", "delivery": "申报", "benefit": "一次性奖励 20 万元", "amount": {"fixed": 200000}}
+HIGH_TECH = {"all": [{"ref": "condition:chengdu.basic"},
+                     {"fact": "qualifications", "op": "has", "value": "首次认定高新技术企业", "clause": "第五条"},
+                     {"fact": "revenue_last_year", "op": ">=", "param": "cd.hightech.revenue_floor", "clause": "第五条"}]}
+
+
+@pytest.fixture
+def graph(db, audit):  # type: ignore[no-untyped-def]
+    return PolicyGraph(db, audit, CATALOGUE)
+
+
+async def seed(graph: PolicyGraph) -> None:
+    await graph.set_parameter("editor", "cd.hightech.revenue_floor", "number", date(2024, 1, 1), 500, "成科字〔2024〕1号 第五条")
+    for node_id, kind, name, condition in (("department:cd-kj", "department", "成都市科学技术局", None),
+                                           ("qualification:高新技术企业", "qualification", "高新技术企业", None),
+                                           ("condition:chengdu.basic", "condition", "在蓉注册的独立法人", BASIC)):
+        await graph.save_draft("editor", node_id, kind, name, condition=condition)
+        await graph.submit("editor", node_id)
+        await graph.review("reviewer", node_id, approve=True)
+        await graph.publish("reviewer", node_id)
+
+
+async def test_an_item_goes_from_draft_through_review_to_a_published_immutable_version(graph, audit):
+    await seed(graph)
+    draft = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励", data=ITEM,
+                                   condition=HIGH_TECH, edges=[{"kind": "handled_by", "dst": "department:cd-kj"},
+                                                               {"kind": "targets_qualification", "dst": "qualification:高新技术企业"}])
+    assert (draft.version, draft.state, draft.revision) == (1, "draft", 1)
+    edited = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励",
+                                    data={**ITEM, "benefit": "一次性奖励 30 万元"}, condition=HIGH_TECH, revision=1)
+    assert edited.revision == 2 and edited.data["benefit"].endswith("30 万元")
+    with pytest.raises(CurationError) as stale:  # someone else saved in between
+        await graph.save_draft("editor2", "item:cd-hightech-first", "item", "x", data=ITEM, condition=HIGH_TECH, revision=1)
+    assert stale.value.code == "stale_draft" and stale.value.details == {"current_revision": 2}
+    with pytest.raises(CurationError) as early:
+        await graph.publish("reviewer", "item:cd-hightech-first")
+    assert early.value.code == "not_approved"
+
+    await graph.submit("editor", "item:cd-hightech-first")
+    with pytest.raises(CurationError) as own:
+        await graph.review("editor", "item:cd-hightech-first", approve=True)
+    assert own.value.status == 403 and own.value.code == "own_change"
+    sent_back = await graph.review("reviewer", "item:cd-hightech-first", approve=False, comment="请写明条款号")
+    assert sent_back.state == "draft" and sent_back.review_comment == "请写明条款号"
+    await graph.submit("editor", "item:cd-hightech-first")
+    await graph.review("reviewer", "item:cd-hightech-first", approve=True)
+    published = await graph.publish("reviewer", "item:cd-hightech-first")
+    assert published.state == "published" and published.condition == HIGH_TECH
+
+    # a later edit opens version 2; version 1 stays as it was, and stays the one in force
+    second = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励（2027）",
+                                    data={**ITEM, "benefit": "一次性奖励 50 万元"}, condition=HIGH_TECH)
+    assert second.version == 2 and (await graph.get("item:cd-hightech-first", published=True)).version == 1
+    items = await graph.published_items(date(2026, 12, 1))
+    version, tree = items["item:cd-hightech-first"]
+    assert version.data["benefit"].endswith("30 万元")
+    facts = {"registered_district": "510107", "independent_legal_person": True,
+             "qualifications": frozenset({"首次认定高新技术企业"}), "revenue_last_year": 800.0}
+    parameters = await graph.parameters()
+    assert evaluate(tree, facts, CATALOGUE, parameters, date(2026, 12, 1)) == TRUE
+    assert evaluate(tree, {**facts, "revenue_last_year": None}, CATALOGUE, parameters, date(2026, 12, 1)) == UNKNOWN
+
+    history = await graph.history("item:cd-hightech-first")
+    assert [h["state"] for h in history] == ["published", "draft"]
+    actions = [e["action"] for e in reversed(await audit.entries(target_id="item:cd-hightech-first"))]
+    assert actions == ["policy.draft.save", "policy.draft.save", "policy.in_review", "policy.draft", "policy.in_review",
+                       "policy.approved", "policy.published", "policy.draft.save"]
+    saved = (await audit.entries(target_id="item:cd-hightech-first"))[-2]
+    assert saved["before"]["data"]["benefit"].endswith("20 万元") and saved["after"]["data"]["benefit"].endswith("30 万元")
+
+
+async def test_bad_conditions_edges_and_items_are_refused_at_save_with_their_paths(graph):
+    await seed(graph)
+    bad = {"all": [{"ref": "condition:chengdu.basic"},
+                   {"fact": "established_on", "op": ">=", "value": 3},
+                   {"fact": "employees", "op": ">=", "value": "2020-01-01"},
+                   {"fact": "turnover", "op": ">", "value": 1}]}
+    with pytest.raises(CurationError) as refused:
+        await graph.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=bad)
+    assert [p["path"] for p in refused.value.details] == ["all[1].op", "all[2].value", "all[3].fact"]
+    with pytest.raises(CurationError) as edges:
+        await graph.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=BASIC,
+                               edges=[{"kind": "issued_by", "dst": "department:cd-kj"},
+                                      {"kind": "handled_by", "dst": "department:nowhere"}])
+    assert [p["path"] for p in edges.value.details] == ["edges[0].kind", "edges[1].dst"]
+    with pytest.raises(CurationError) as incomplete:
+        await graph.save_draft("editor", "item:bad", "item", "坏的", data={"category": "红包"})
+    assert [p["path"] for p in incomplete.value.details] == ["data.category", "data.delivery", "data.benefit", "condition"]
+    # a shared condition that refers to itself through another is a cycle
+    await graph.save_draft("editor", "condition:a", "condition", "甲", condition={"all": [{"ref": "condition:chengdu.basic"}]})
+    with pytest.raises(CurationError) as cycle:
+        await graph.save_draft("editor", "condition:chengdu.basic", "condition", "乙",
+                               condition={"any": [{"ref": "condition:a"}]})
+    assert "cycle" in cycle.value.details[0]["message"]
+    assert await graph.get("item:bad") is None  # nothing of the refused saves was written
+
+
+def test_condition_rows_round_trip_and_looping_rows_are_refused():
+    rows = tree_to_rows(HIGH_TECH)
+    assert [r["kind"] for r in rows] == ["all", "ref", "atom", "atom"] and rows[2]["parent"] == 0
+
+    class Row:
+        def __init__(self, **kw):  # type: ignore[no-untyped-def]
+            self.__dict__.update(kw)
+
+    assert rows_to_tree([Row(**r) for r in rows]) == HIGH_TECH
+    looping = [Row(**{**r, "parent": 3 if r["position"] == 0 else r["parent"]}) for r in rows]
+    with pytest.raises(ValueError):
+        rows_to_tree(looping)

@@ -566,3 +566,17 @@ enterprise_facts = sa.Table(
     sa.Column("authoritative", sa.Boolean, nullable=False),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
 )
+
+# the verdict of each enterprise on each published item, with what it was computed from: a pair
+# is recomputed only when the item's version or the enterprise's facts change
+policy_matches = sa.Table(
+    "policy_matches",
+    metadata,
+    sa.Column("item_id", sa.String(80), primary_key=True),
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("item_version", sa.Integer, nullable=False),
+    sa.Column("facts_hash", sa.String(64), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),  # true, false, unknown
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+    sa.Index("ix_policy_matches_uscc", "uscc", "verdict"),
+)

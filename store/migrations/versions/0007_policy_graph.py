@@ -1,8 +1,8 @@
-"""policy graph: nodes, versions, edges, conditions, parameters, enterprise facts
+"""policy graph: nodes, versions, edges, conditions, parameters, enterprise facts, matches
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-01 22:11:44.949722
+Create Date: 2026-12-01 22:16:34.990114
 """
 from alembic import op
 import sqlalchemy as sa
@@ -50,6 +50,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('policy_edges', schema=None) as batch_op:
         batch_op.create_index('ix_policy_edges_dst', ['dst', 'kind'], unique=False)
+
+    op.create_table('policy_matches',
+    sa.Column('item_id', sa.String(length=80), nullable=False),
+    sa.Column('uscc', sa.String(length=18), nullable=False),
+    sa.Column('item_version', sa.Integer(), nullable=False),
+    sa.Column('facts_hash', sa.String(length=64), nullable=False),
+    sa.Column('verdict', sa.String(length=8), nullable=False),
+    sa.Column('computed_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('item_id', 'uscc', name=op.f('pk_policy_matches'))
+    )
+    with op.batch_alter_table('policy_matches', schema=None) as batch_op:
+        batch_op.create_index('ix_policy_matches_uscc', ['uscc', 'verdict'], unique=False)
 
     op.create_table('policy_node_versions',
     sa.Column('node_id', sa.String(length=80), nullable=False),
@@ -102,6 +114,10 @@ def downgrade() -> None:
 
     op.drop_table('policy_nodes')
     op.drop_table('policy_node_versions')
+    with op.batch_alter_table('policy_matches', schema=None) as batch_op:
+        batch_op.drop_index('ix_policy_matches_uscc')
+
+    op.drop_table('policy_matches')
     with op.batch_alter_table('policy_edges', schema=None) as batch_op:
         batch_op.drop_index('ix_policy_edges_dst')
 

@@ -1,0 +1,79 @@
+"""Matching stored with its inputs: a refresh computes only pairs whose item or facts changed,
+says which verdicts turned true (for pushes) or unknown (for prompts), and explains per pair."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from policy_graph.engine import FALSE, TRUE, UNKNOWN
+from policy_graph.enterprise_facts import EnterpriseFacts
+from policy_graph.facts import FactCatalogue
+from policy_graph.graph import PolicyGraph
+from policy_graph.matching import MatchService
+from tests.policy_graph.test_curation import HIGH_TECH, ITEM, seed
+
+CATALOGUE = FactCatalogue.load()
+AS_OF = date(2026, 12, 1)
+FIRM_A, FIRM_B, FIRM_C = "91510100MA61234567", "91510107MA6C5XJ01K", "91440115708216261R"
+
+
+async def publish(graph: PolicyGraph, node_id: str, condition: dict, delivery: str = "申报") -> None:
+    await graph.save_draft("editor", node_id, "item", node_id, data={**ITEM, "delivery": delivery}, condition=condition)
+    await graph.submit("editor", node_id)
+    await graph.review("reviewer", node_id, approve=True)
+    await graph.publish("reviewer", node_id)
+
+
+async def put(db, facts: EnterpriseFacts, uscc: str, source: str = "法人库", **values) -> None:  # type: ignore[no-untyped-def]
+    async with db.transaction() as conn:
+        for key, value in values.items():
+            await facts.store(conn, uscc, key, value, date(2026, 11, 1), source, CATALOGUE[key].authoritative)
+
+
+@pytest.fixture
+async def service(db, audit):  # type: ignore[no-untyped-def]
+    graph = PolicyGraph(db, audit, CATALOGUE)
+    await seed(graph)
+    facts = EnterpriseFacts(db, CATALOGUE)
+    await put(db, facts, FIRM_A, registered_district="510107", independent_legal_person=True, revenue_last_year=900.0,
+              qualifications=frozenset({"首次认定高新技术企业"}))
+    await put(db, facts, FIRM_B, registered_district="510108", independent_legal_person=True,
+              qualifications=frozenset({"首次认定高新技术企业"}))  # revenue unknown
+    await put(db, facts, FIRM_C, registered_district="440115", independent_legal_person=True, revenue_last_year=900.0)
+    return MatchService(db, graph, facts, CATALOGUE), graph, facts
+
+
+async def test_a_refresh_computes_only_what_changed(service, db):
+    matches, graph, facts = service
+    await publish(graph, "item:cd-hightech-first", HIGH_TECH)
+    first = await matches.refresh(AS_OF)
+    assert (first.computed_pairs, first.became_true, first.became_unknown) == (
+        3, [("item:cd-hightech-first", FIRM_A)], [("item:cd-hightech-first", FIRM_B)])
+    assert await matches.counts() == {"item:cd-hightech-first": {TRUE: 1, FALSE: 1, UNKNOWN: 1}}
+    assert (await matches.refresh(AS_OF)).computed_pairs == 0  # nothing changed, nothing computed
+
+    await put(db, facts, FIRM_B, source="税务", revenue_last_year=600.0)  # B supplies its revenue
+    after_b = await matches.refresh(AS_OF)
+    assert after_b.computed_pairs == 1 and after_b.became_true == [("item:cd-hightech-first", FIRM_B)]
+
+    await publish(graph, "item:cd-any-chengdu", {"ref": "condition:chengdu.basic"}, delivery="免申即享")
+    new_item = await matches.refresh(AS_OF)
+    assert new_item.computed_pairs == 3 and {u for _, u in new_item.became_true} == {FIRM_A, FIRM_B}
+
+    # B's revenue came from the tax bureau (authoritative); A's every fact is authoritative too
+    assert [e["uscc"] for e in await matches.automatic_list("item:cd-any-chengdu", AS_OF)] == [FIRM_A, FIRM_B]
+
+
+async def test_an_enterprise_sees_its_true_and_unknown_items_explained(service):
+    matches, graph, _ = service
+    await publish(graph, "item:cd-hightech-first", HIGH_TECH)
+    [mine] = await matches.for_enterprise(FIRM_B, AS_OF)
+    assert mine["verdict"] == UNKNOWN and mine["item"]["benefit"] == ITEM["benefit"]
+    assert [s["fact"] for s in mine["to_supply"]] == ["revenue_last_year"]
+    assert {a["clause"] for a in mine["atoms"]} == {"第三条", "第五条"}
+    assert await matches.for_enterprise(FIRM_C, AS_OF) == []  # false: not listed
+    [theirs] = await matches.for_enterprise(FIRM_A, AS_OF)
+    assert theirs["verdict"] == TRUE and all(a["status"] == TRUE for a in theirs["atoms"])
+    assert FALSE not in {a["status"] for a in theirs["atoms"]}

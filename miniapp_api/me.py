@@ -35,6 +35,7 @@ from store.tables import utcnow as now_utc
 
 bp = Blueprint("me", url_prefix="/api/v1")
 CHINA = timezone(timedelta(hours=8))  # a date filter means a day in China
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class IdentityBody(BaseModel):
@@ -80,8 +81,10 @@ class StatsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     item: str | None = Field(default=None, max_length=64, description="a service item code")
     department: str | None = Field(default=None, max_length=200)
-    from_: date | None = Field(default=None, alias="from", description="first day (China time), YYYY-MM-DD")
-    to: date | None = Field(default=None, description="last day (China time), YYYY-MM-DD")
+    # bounded: a day far outside them cannot even be converted to UTC
+    from_: date | None = Field(default=None, alias="from", ge=EARLIEST, le=LATEST,
+                               description="first day (China time), YYYY-MM-DD")
+    to: date | None = Field(default=None, ge=EARLIEST, le=LATEST, description="last day (China time), YYYY-MM-DD")
 
 
 def _binding_error(exc: BindingError) -> ApiError:

@@ -127,5 +127,7 @@ async def test_evaluations_once_each_bad_ones_followed_up_and_public_stats(app, 
     assert stats["bad_share"] == 0.5 and stats["tags"] == {"办事便捷": 1, "态度好": 1, "等待太久": 1}
     assert (await client.get("/api/v1/evaluations/stats?item=CD-0001")).json()["count"] == 0
     assert_error(await client.get("/api/v1/evaluations/stats?from=2026-12-01&to=2026-01-01"), 400, "invalid_request")
+    for far in ("from=0001-01-01", "to=9999-12-31"):  # found by the fuzz test: once a 500
+        assert_error(await client.get(f"/api/v1/evaluations/stats?{far}"), 400, "invalid_request")
     async with app.ctx.db.read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(followup_tasks))).scalar() == 1

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from assistant.catalog import CatalogService, UpsertCounts
 from assistant.models import MAX_NAME, MAX_SHORT, MAX_TEXT, FaqEntry, ServiceItem, Synonym
 from store.database import Database
+from yaml_files import read_yaml
 
 ABSENT = {"", "无", "暂无", "null", "none", "/", "-", "—"}
 LEGAL_PERSON_KINDS = {"企业法人", "事业法人", "社会组织法人", "非法人企业", "其他组织", "行政机关", "法人"}
@@ -209,7 +210,7 @@ def parse_demo(directory: Path) -> tuple[list[ServiceItem], list[FaqEntry], list
     def records(pattern: str):  # type: ignore[no-untyped-def]
         for path in sorted(directory.glob(pattern)):
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+                data = read_yaml(path) or []
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
                 problems.append(ImportProblem(path.name, f"not valid YAML: {' '.join(str(exc).split())[:200]}"))
                 continue

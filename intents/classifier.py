@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from intents.slots import APPLICATION_NUMBER, TICKET_NUMBER
 from retrieval.embedding_cache import CachedEmbedder
 from retrieval.lexical import normalize_text
+from yaml_files import read_yaml
 
 INTENTS = ("consult", "policy", "progress", "demand", "human", "greeting", "out_of_scope")
 NEIGHBOURS = 5  # per intent: the mean of its closest examples is its score
@@ -38,7 +38,7 @@ class IntentDecision:
 def load_examples(directory: Path) -> dict[str, list[str]]:
     examples: dict[str, list[str]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         if data["intent"] not in INTENTS:
             raise ValueError(f"{path.name}: unknown intent {data['intent']!r}")
         examples.setdefault(data["intent"], []).extend(str(e) for e in data["examples"])

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from retrieval.embedding_cache import CachedEmbedder
 from retrieval.lexical import normalize_text
+from yaml_files import read_yaml
 
 MAX_CHARS = 300  # long messages say what they are about early; the rest costs embedding time
 # C and the weight of the dense view were chosen by 5-fold cross-validation on our own examples
@@ -38,7 +38,7 @@ def load_demand_examples(directory: Path) -> dict[str, list[str]]:
     """Every ``*.yaml`` in the folder: a mapping of category → example messages."""
     examples: dict[str, list[str]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        for category, texts in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+        for category, texts in read_yaml(path).items():
             examples.setdefault(str(category), []).extend(str(t) for t in texts)
     return examples
 

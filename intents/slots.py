@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-import yaml
+from yaml_files import read_yaml
 
 # the aspects of a guide (办事指南) a person asks about, and the words that ask for each;
 # checked in this order, so "需要什么条件" is 条件 although "需要什么" alone asks for 材料
@@ -51,7 +51,7 @@ class RegionTable:
 
     @classmethod
     def load(cls, path: Path) -> RegionTable:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         districts = [District(str(d["code"]), d["name"], tuple(sorted({d["name"], d["short"]}, key=len, reverse=True)))
                      for d in data["districts"]]
         districts += [District(None, z["name"], tuple(sorted({z["name"], z["short"], *z.get("aliases", [])},

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from yaml_files import read_yaml
 
 FactType = Literal["bool", "number", "date", "enum", "code", "set"]
 FACT_TYPES: tuple[str, ...] = ("bool", "number", "date", "enum", "code", "set")
@@ -122,7 +122,7 @@ class FactCatalogue:
 
     @classmethod
     def load(cls, path: Path = CATALOGUE_FILE) -> FactCatalogue:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entries = read_yaml(path)
         facts: dict[str, FactSpec] = {}
         for n, entry in enumerate(entries, 1):
             spec = FactSpec(key=entry["key"], label=entry["label"], type=entry["type"], unit=entry.get("unit", ""),

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from policy_graph.conditions import InvalidCondition, Node, Parameters, parse
+from policy_graph.conditions import InvalidCondition, Node, Parameters, atoms_of, parse
 from policy_graph.facts import FACT_TYPES, FactCatalogue
 from store.audit import AuditLog
 from store.database import Database
@@ -247,9 +247,11 @@ class PolicyGraph:
             if condition is not None:
                 shared = await self._shared_conditions(conn, (node_id, condition) if kind == "condition" else None)
                 try:
-                    parse(condition, self.catalogue, parameters, shared)
+                    tree = parse(condition, self.catalogue, parameters, shared)
                 except InvalidCondition as exc:
                     raise CurationError(422, "condition_invalid", "申请条件有误", [p.to_json() for p in exc.problems]) from None
+                if kind == "item" and data.get("delivery") == "免申即享":
+                    self._check_automatic(tree)
             node = (await conn.execute(sa.select(policy_nodes).where(policy_nodes.c.id == node_id))).first()
             if node is not None and node.kind != kind:
                 raise CurationError(409, "kind_mismatch", f"{node_id} 是 {node.kind}")
@@ -300,6 +302,14 @@ class PolicyGraph:
             problems.append({"path": "condition", "message": "a policy item needs its conditions"})
         if problems:
             raise CurationError(422, "item_invalid", "政策事项不完整", problems)
+
+    def _check_automatic(self, tree: Node) -> None:
+        """免申即享 is granted without an application: only facts from authoritative sources may decide it."""
+        declared = sorted({a.fact for a in atoms_of(tree) if not self.catalogue[a.fact].authoritative})
+        if declared:
+            raise CurationError(422, "automatic_needs_authoritative", "免申即享事项只能使用权威来源的数据作条件",
+                                [{"path": "condition", "message": f"{key}（{self.catalogue[key].label}）来自"
+                                  f"{self.catalogue[key].source}，不是权威来源"} for key in declared])
 
     async def _check_edges(self, conn: AsyncConnection, kind: str, edges: list[dict[str, str]]) -> None:
         problems = []

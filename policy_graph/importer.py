@@ -16,11 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from policy_graph.conditions import InvalidCondition, Parameters, parse
+from policy_graph.conditions import InvalidCondition, Parameters, atoms_of, parse
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, PolicyGraph
+from yaml_files import read_yaml
 
 AUTHOR, REVIEWER = "import:author", "import:reviewer"
 DEMO_CATALOG = Path(__file__).resolve().parents[1] / "demo" / "catalog"
@@ -29,14 +28,23 @@ DEMO_CATALOG = Path(__file__).resolve().parents[1] / "demo" / "catalog"
 def demo_item_codes(folder: Path = DEMO_CATALOG) -> set[str]:
     """The service-item codes of our demo catalog, which items may link to (handled_via)."""
     return {item["code"] for path in sorted(folder.glob("items_*.yaml"))
-            for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []}
+            for item in read_yaml(path) or []}
 
 
 def read(path: Path) -> dict[str, Any]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = read_yaml(path) or {}
     if not isinstance(document, dict):
         raise ValueError(f"{path}: a mapping of nodes, documents, parameters, items")
     return document
+
+
+def _json_dates(value: Any) -> Any:
+    """YAML reads 2025-03-01 as a date; stored content (data, conditions) is JSON, with ISO dates."""
+    if isinstance(value, dict):
+        return {k: _json_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_dates(v) for v in value]
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _date(value: Any) -> date | None:
@@ -58,6 +66,10 @@ def nodes_in_order(document: dict[str, Any]) -> list[dict[str, Any]]:
         ordered.append({**{k: v for k, v in doc.items() if k != "clauses"}, "kind": "document", "edges": edges})
     for item in document.get("items", []):
         ordered.append({**item, "kind": "item", "edges": item.get("edges", [])})
+    for node in ordered:
+        for key in ("data", "condition"):
+            if node.get(key) is not None:
+                node[key] = _json_dates(node[key])
     return ordered
 
 
@@ -113,9 +125,13 @@ def check(document: dict[str, Any], catalogue: FactCatalogue, known_service_item
                 problems.append(f"{where}.condition: a policy item needs its conditions")
         if node.get("condition") is not None:
             try:
-                parse(node["condition"], catalogue, parameters, shared)
+                tree = parse(node["condition"], catalogue, parameters, shared)
             except InvalidCondition as exc:
                 problems += [f"{where}.condition.{p.path}: {p.message}" for p in exc.problems]
+            else:
+                if kind == "item" and (node.get("data") or {}).get("delivery") == "免申即享":
+                    problems += [f"{where}.condition: 免申即享 uses {a.fact}, which is not from an authoritative source"
+                                 for a in atoms_of(tree) if not catalogue[a.fact].authoritative]
             clauses = {c for c in defined if c.startswith("clause:")}
             for atom_clause in _clauses(node["condition"]):
                 if atom_clause not in clauses:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from yaml_files import read_yaml
 
 FieldType = Literal["text", "textarea", "id_number", "credit_code", "phone", "bank_card", "email", "date",
                     "amount", "integer", "select", "multiselect", "boolean", "region", "group"]
@@ -150,7 +151,7 @@ def load_forms(folder: Path) -> dict[str, FormSchema]:
     forms: dict[str, FormSchema] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            form = FormSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+            form = FormSchema.model_validate(read_yaml(path))
         except Exception as exc:
             raise ValueError(f"{path.name}: {exc}") from exc
         if form.item_code in forms:

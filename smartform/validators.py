@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+from yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class RegionCodes:
 
     @classmethod
     def embedded(cls, chengdu_yaml: Path) -> RegionCodes:
-        table = yaml.safe_load(chengdu_yaml.read_text(encoding="utf-8"))
+        table = read_yaml(chengdu_yaml)
         counties = {str(d["code"]): d["name"] for d in table["districts"] if str(d.get("code", "")).isdigit()}
         return cls(counties, complete=False)
 

@@ -36,6 +36,12 @@ from miniapp_api.docs import BEARER
 from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
 from policy_graph import benchmark as matching_benchmark
+from policy_graph.enterprise_facts import EnterpriseFacts
+from policy_graph.facts import FactCatalogue
+from policy_graph.graph import PolicyGraph
+from policy_graph.importer import import_policies
+from policy_graph.importer import read as read_policy_file
+from policy_graph.matching import MatchService
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
@@ -69,6 +75,7 @@ log = logging.getLogger("rongyiban")
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_CATALOG_DIR = DEMO_DIR / "catalog"
+DEMO_POLICIES_DIR = DEMO_DIR / "policies"
 
 
 async def prepare_database(settings: Settings) -> Database:
@@ -85,6 +92,12 @@ async def prepare_database(settings: Settings) -> Database:
                 log.info("loaded demo content: %s", report.summary())
             if added := await seed_demo_library(db):
                 log.info("seeded the demo base library with %d synthetic records", added)
+            if settings.load_demo_policies:
+                graph = PolicyGraph(db, AuditLog(db), FactCatalogue.load())
+                if await graph.node_count() == 0:
+                    for path in sorted(DEMO_POLICIES_DIR.glob("*.yaml")):
+                        log.info("loaded demo policies from %s: %s", path.name,
+                                 await import_policies(graph, read_policy_file(path)))
     except BaseException:
         await db.dispose()
         raise
@@ -137,6 +150,15 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
         readiness.report("assistant", ready=False, error="could not be built; see the log")
         raise
     readiness.report("assistant", ready=True)
+
+
+def build_policy_graph(app: Sanic) -> None:
+    """The policy graph, enterprise facts and matching (CPU work on the shared pool)."""
+    ctx = app.ctx
+    ctx.fact_catalogue = FactCatalogue.load()
+    ctx.policy_graph = PolicyGraph(ctx.db, ctx.audit, ctx.fact_catalogue)
+    ctx.enterprise_facts = EnterpriseFacts(ctx.db, ctx.fact_catalogue)
+    ctx.matches = MatchService(ctx.db, ctx.policy_graph, ctx.enterprise_facts, ctx.fact_catalogue, ctx.executor)
 
 
 def build_smartforms(app: Sanic, settings: Settings) -> dict:
@@ -260,6 +282,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.wechat_api = app.ctx.wechat_senders = None
         app.ctx.wechat = build_wechat(app, settings, clock)
         handlers = build_smartforms(app, settings)
+        build_policy_graph(app)
         if app.ctx.wechat is not None:
             handlers.update(app.ctx.wechat_senders.handlers())
             handlers.update(app.ctx.wechat.inbox.handlers())

@@ -38,6 +38,8 @@ class Settings:
     workers: int = 1
     # load our demo content (guides, FAQ, synonyms) when the catalog is empty at start
     load_demo: bool = True
+    # load our demo policy items (demo/policies) into the policy graph when it is empty at start
+    load_demo_policies: bool = True
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     log_json: bool = True

@@ -161,6 +161,10 @@ class PolicyGraph:
             wanted = version or (node.published_version if published else node.latest_version)
             return await self._version(conn, node_id, wanted) if wanted else None
 
+    async def node_count(self) -> int:
+        async with self.db.read() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(policy_nodes))).scalar() or 0)
+
     async def history(self, node_id: str) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(policy_node_versions).where(

@@ -113,7 +113,8 @@ def embedding_cache_file(tmp_path_factory) -> str:
 @pytest.fixture
 def test_settings(tmp_path, embedding_cache_file) -> Settings:
     # tests send bursts from one address; the rate limits have their own tests
-    return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05,
+    # the demo policy graph takes seconds to import: tests of the graph import it themselves
+    return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05, load_demo_policies=False,
                     embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2, **UNLIMITED)
 
 

@@ -108,6 +108,9 @@ def test_serve_starts_on_embedded_defaults_and_answers_over_http(env):
     access = [json.loads(line) for line in stderr.splitlines() if line.startswith("{") and '"req-42"' in line]
     assert access and access[0]["status"] == 404
     assert "510104199001011234" not in stderr and "5101**********1234" in access[0]["path"]
+    # and the demo policy graph, imported through review and publication on first start
+    loaded = [json.loads(line)["msg"] for line in stderr.splitlines() if "loaded demo policies" in line]
+    assert loaded and "'published': " in loaded[0] and "'unchanged': 0" in loaded[0]
 
 
 def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):

@@ -20,8 +20,9 @@ NANSHA = Path(__file__).parent / "fixtures" / "nansha_policies.yaml"
 
 
 def texts(tree: object) -> list[str]:
+    """Every text we wrote; names (official titles of documents) and legal citations may match."""
     if isinstance(tree, dict):
-        return [t for v in tree.values() for t in texts(v)]
+        return [t for k, v in tree.items() if k not in ("name", "legal_basis", "number") for t in texts(v)]
     if isinstance(tree, list):
         return [t for v in tree for t in texts(v)]
     return [tree] if isinstance(tree, str) else []

@@ -240,14 +240,25 @@ class EnterpriseFacts:
         return True
 
     async def store_records(self, records: list[EnterpriseRecord]) -> int:
-        """Every fact of every record, in one transaction; how many were new or changed."""
-        changed = 0
+        """Every fact of every record, in one transaction and a few statements (a load is
+        thousands of facts); how many were new or changed."""
+        now = utcnow()
+        wanted = {(r.key, k, f.as_of): (f, _encode(f.value)) for r in records for k, f in r.facts.items()}
         async with self.db.transaction() as conn:
-            for record in records:
-                for key, fact in record.facts.items():
-                    changed += await self.store(conn, record.key, key, fact.value, fact.as_of, fact.source,
-                                                fact.authoritative)
-        return changed
+            existing = {(row.uscc, row.key, row.as_of): row.value for row in await conn.execute(
+                sa.select(enterprise_facts.c.uscc, enterprise_facts.c.key, enterprise_facts.c.as_of,
+                          enterprise_facts.c.value).where(enterprise_facts.c.uscc.in_({r.key for r in records})))}
+            changed = [(key, fact, value) for key, (fact, value) in wanted.items() if existing.get(key, ...) != value]
+            for (uscc, key, as_of), _, _ in changed:
+                if (uscc, key, as_of) in existing:
+                    await conn.execute(enterprise_facts.delete().where(
+                        enterprise_facts.c.uscc == uscc, enterprise_facts.c.key == key, enterprise_facts.c.as_of == as_of))
+            if changed:
+                await conn.execute(enterprise_facts.insert(), [
+                    {"uscc": uscc, "key": key, "as_of": as_of, "value": value, "source": fact.source,
+                     "authoritative": fact.authoritative, "loaded_at": now}
+                    for (uscc, key, as_of), fact, value in changed])
+        return len(changed)
 
     async def latest(self, uscc: str) -> dict[str, FactValue]:
         """Each fact's newest value (by ``as_of``)."""
@@ -267,3 +278,39 @@ class EnterpriseFacts:
                     facts.setdefault(r.uscc, {})[r.key] = FactValue(
                         _decode(self.catalogue, r.key, r.value), r.source, r.authoritative, r.as_of)
         return facts
+
+
+PEER_COLUMNS = {  # the peer platform's condition columns → our facts, read as that platform filled them
+    "工商注册地在南沙区": "registered_district", "税务征管关系在南沙区": "tax_district", "统计关系在南沙区": "stats_district",
+    "具有独立法人资格": "independent_legal_person", "属于制造业企业": "industry", "属于工业企业": "industry",
+    "具有高新技术企业资质": "qualifications",
+}
+
+
+def load_peer_recommendations(path: Path) -> list[EnterpriseRecord]:
+    """The enterprises a peer platform recommended for one policy, with the evidence it showed:
+    its condition columns read as facts (an address or a district in 南沙 → 440115; a company
+    form → an independent legal person; a manufacturing industry name → section C; 高新 → the
+    qualification). A blank column is unknown, as it was to the peer."""
+    records = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            uscc = (row.get("企业社会信用号") or row.get("社会信用号") or "").strip()
+            record = EnterpriseRecord(uscc, row["企业名称"].strip())
+            for column, key in PEER_COLUMNS.items():
+                text = (row.get(column) or "").strip()
+                if not text:
+                    continue
+                value: Any = None
+                if key.endswith("district") and "南沙" in text:
+                    value = "440115"
+                elif key == "independent_legal_person" and ("公司" in text or "企业" in text) and "分" not in text:
+                    value = True
+                elif key == "industry" and (text.endswith("制造") or text == "是"):
+                    value = "C"
+                elif key == "qualifications" and "高新" in text:
+                    value = frozenset({"高新技术企业"})
+                if value is not None:
+                    record.facts[key] = FactValue(value, f"同类平台（{path.name}）", False, date(2018, 6, 30))
+            records.append(record)
+    return records

@@ -88,12 +88,13 @@ class MatchService:
             for item_id, uscc in gone:
                 await conn.execute(policy_matches.delete().where(policy_matches.c.item_id == item_id,
                                                                  policy_matches.c.uscc == uscc))
+            inserts = []
             for (item_id, uscc), verdict in computed.items():
                 before = stored.get((item_id, uscc))
                 row = {"item_version": versions[item_id], "facts_hash": hashes[uscc], "verdict": verdict,
                        "computed_at": now}
                 if before is None:
-                    await conn.execute(policy_matches.insert().values(item_id=item_id, uscc=uscc, **row))
+                    inserts.append({"item_id": item_id, "uscc": uscc, **row})
                 elif (before.verdict, before.item_version, before.facts_hash) != (verdict, row["item_version"],
                                                                                  row["facts_hash"]):
                     await conn.execute(policy_matches.update().where(
@@ -106,6 +107,8 @@ class MatchService:
                         result.became_true.append((item_id, uscc))
                     elif verdict == UNKNOWN:
                         result.became_unknown.append((item_id, uscc))
+            if inserts:
+                await conn.execute(policy_matches.insert(), inserts)
         return result
 
     async def counts(self) -> dict[str, dict[str, int]]:

@@ -30,7 +30,7 @@ from intents.demand_router import DemandRouter, NearestCategoryName, load_demand
 from intents.routing_eval import evaluate_routing, format_routing
 from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import chat, common, forms, health, items, login, me, search
+from miniapp_api import chat, common, forms, health, items, login, me, policies, search
 from miniapp_api.auth import SessionTokens
 from miniapp_api.docs import BEARER
 from miniapp_api.health import Readiness
@@ -257,6 +257,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(forms.bp)
     app.blueprint(login.bp)
     app.blueprint(me.bp)
+    app.blueprint(policies.bp)
     app.blueprint(wechat_callback.bp)
 
     @app.before_server_start

@@ -135,6 +135,31 @@ def describe(atom: Atom, spec: FactSpec, operand: Any) -> str:
     return f"{spec.label} {OP_TEXT[atom.op]} {show(operand)}"
 
 
+def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parameters, as_of: date) -> dict[str, Any]:
+    """A condition tree for people: each group says whether all or one of its parts must hold,
+    each atom reads as plain Chinese with its clause (negations pushed down, as in ``explain``)."""
+    def words(node: Node, negated: bool) -> dict[str, Any]:
+        if isinstance(node, Not):
+            return words(node.child, not negated)
+        if isinstance(node, Atom):
+            spec = catalogue[node.fact]
+            operand, basis = operand_of(node, parameters, as_of)
+            shown, text_prefix = node, ""
+            if negated and node.op == "is":
+                operand = not operand
+            elif negated and node.op in NEGATED_OP:
+                shown = Atom(node.fact, NEGATED_OP[node.op], node.value, node.param, node.clause)
+            elif negated:
+                text_prefix = "不满足："
+            return {"text": text_prefix + describe(shown, spec, operand), "fact": node.fact, "clause": node.clause,
+                    "legal_basis": basis}
+        every = isinstance(node, All) != negated
+        return {"text": "同时满足以下条件" if every else "满足以下条件之一", "all": every,
+                "parts": [words(child, negated) for child in node.children]}
+
+    return words(tree, False)
+
+
 @dataclass
 class AtomOutcome:
     fact: str

@@ -209,6 +209,42 @@ class PolicyGraph:
                     items[node_id] = (loaded, parse(loaded.condition, self.catalogue, parameters, shared))
         return items
 
+    async def find_items(self, day: date, *, text: str = "", category: str | None = None,
+                         industry: str | None = None) -> list[tuple[NodeVersion, Node]]:
+        """Published items in force on ``day``: by words in the name or benefit, by category, and
+        by targeted industry (an item targeting C matches C34; one targeting no industry matches all)."""
+        items = await self.published_items(day)
+        async with self.db.read() as conn:
+            targets: dict[str, list[str]] = {}
+            for src, dst in await conn.execute(sa.select(policy_edges.c.src, policy_edges.c.dst).where(
+                    policy_edges.c.kind == "targets_industry")):
+                targets.setdefault(src, []).append(dst.removeprefix("industry:"))
+        found = []
+        for item_id in sorted(items):
+            version, tree = items[item_id]
+            words = f"{version.name} {version.data.get('benefit', '')}"
+            if text and not all(part in words for part in text.split()):
+                continue
+            if category and version.data.get("category") != category:
+                continue
+            if industry and item_id in targets and not any(industry.upper().startswith(t) for t in targets[item_id]):
+                continue
+            found.append((version, tree))
+        return found
+
+    async def neighbours(self, node_id: str) -> list[dict[str, str]]:
+        """The published edges from and to a node, with the other end's kind and name."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(policy_edges.c.src, policy_edges.c.kind, policy_edges.c.dst,
+                                                policy_nodes.c.kind.label("other_kind"), policy_nodes.c.name)
+                                      .join(policy_nodes, policy_nodes.c.id == sa.case(
+                                          (policy_edges.c.src == node_id, policy_edges.c.dst), else_=policy_edges.c.src))
+                                      .where(sa.or_(policy_edges.c.src == node_id, policy_edges.c.dst == node_id),
+                                             policy_nodes.c.status == "published"))
+            return [{"direction": "out" if r.src == node_id else "in", "kind": r.kind,
+                     "id": r.dst if r.src == node_id else r.src, "node_kind": r.other_kind, "name": r.name}
+                    for r in rows]
+
     # --- curating ------------------------------------------------------------------------------
     async def set_parameter(self, staff: str, key: str, fact_type: str, valid_from: date, value: Any,
                             legal_basis: str, valid_to: date | None = None) -> None:

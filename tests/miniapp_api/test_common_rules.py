@@ -65,20 +65,27 @@ async def test_every_paged_list_follows_one_pagination_rule(app, client):
     document = (await client.get("/docs/openapi.json")).json()
     paged = sorted(path for path, operations in document["paths"].items()
                    if {"page", "page_size"} <= {p["name"] for p in operations.get("get", {}).get("parameters", [])})
-    assert paged == ["/api/v1/items", "/api/v1/me/applications", "/api/v1/me/messages"]
-    for path in paged:
-        first = (await client.get(path, headers=auth, params={"page_size": 2})).json()
-        assert first["page"] == 1 and first["page_size"] == 2 and first["total"] >= 5, path
-        seen = []
-        for page in range(1, (first["total"] + 1) // 2 + 1):
-            answer = (await client.get(path, headers=auth, params={"page": page, "page_size": 2})).json()
-            assert answer["total"] == first["total"] and len(answer["items"]) <= 2
-            seen += [str(item) for item in answer["items"]]
-        assert len(seen) == len(set(seen)) == first["total"], f"{path}: every record once, none twice"
-        beyond = (await client.get(path, headers=auth, params={"page": 9999, "page_size": 2})).json()
-        assert beyond["items"] == [] and beyond["total"] == first["total"]
-        for bad in ({"page": 0}, {"page_size": 0}, {"page_size": 101}, {"page": "x"}, {"pages": 2}):
-            assert_error(await client.get(path, headers=auth, params=bad), 400, "invalid_request")
+    # /api/v1/policies is walked in test_policies_api, where the demo policies are loaded
+    assert paged == ["/api/v1/items", "/api/v1/me/applications", "/api/v1/me/messages", "/api/v1/policies"]
+    for path in paged[:3]:
+        await walk_pages(client, path, auth)
+
+
+async def walk_pages(client, path: str, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """The pagination rule on one list: every record once over the pages, a page past the end
+    empty with the same total, and bad paging arguments refused."""
+    first = (await client.get(path, headers=headers, params={"page_size": 2})).json()
+    assert first["page"] == 1 and first["page_size"] == 2 and first["total"] >= 5, path
+    seen = []
+    for page in range(1, (first["total"] + 1) // 2 + 1):
+        answer = (await client.get(path, headers=headers, params={"page": page, "page_size": 2})).json()
+        assert answer["total"] == first["total"] and len(answer["items"]) <= 2
+        seen += [str(item) for item in answer["items"]]
+    assert len(seen) == len(set(seen)) == first["total"], f"{path}: every record once, none twice"
+    beyond = (await client.get(path, headers=headers, params={"page": 9999, "page_size": 2})).json()
+    assert beyond["items"] == [] and beyond["total"] == first["total"]
+    for bad in ({"page": 0}, {"page_size": 0}, {"page_size": 101}, {"page": "x"}, {"pages": 2}):
+        assert_error(await client.get(path, headers=headers, params=bad), 400, "invalid_request")
 
 
 async def test_request_ids_are_kept_or_given(client):

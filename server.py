@@ -42,6 +42,7 @@ from policy_graph.graph import PolicyGraph
 from policy_graph.importer import import_policies
 from policy_graph.importer import read as read_policy_file
 from policy_graph.matching import MatchService
+from policy_graph.push import PushPlanner, refresh_forever
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from settings import Settings, SettingsError, load_settings
@@ -284,6 +285,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.wechat = build_wechat(app, settings, clock)
         handlers = build_smartforms(app, settings)
         build_policy_graph(app)
+        app.ctx.policy_task = asyncio.get_running_loop().create_task(refresh_forever(
+            app.ctx.matches, PushPlanner(app.ctx.db, app.ctx.wechat_senders), settings.policy_refresh_seconds))
         if app.ctx.wechat is not None:
             handlers.update(app.ctx.wechat_senders.handlers())
             handlers.update(app.ctx.wechat.inbox.handlers())
@@ -298,8 +301,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
 
     @app.after_server_stop
     async def close_services(app: Sanic) -> None:
-        app.ctx.dialogue_task.cancel()
-        await asyncio.gather(app.ctx.dialogue_task, return_exceptions=True)
+        for task in (app.ctx.dialogue_task, app.ctx.policy_task):
+            task.cancel()
+        await asyncio.gather(app.ctx.dialogue_task, app.ctx.policy_task, return_exceptions=True)
         await app.ctx.outbox_worker.stop()
         if app.ctx.wechat_api is not None:
             await app.ctx.wechat_api.close()

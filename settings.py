@@ -40,6 +40,8 @@ class Settings:
     load_demo: bool = True
     # load our demo policy items (demo/policies) into the policy graph when it is empty at start
     load_demo_policies: bool = True
+    # how often each server recomputes changed policy matches and plans pushes (seconds)
+    policy_refresh_seconds: float = 300.0
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     log_json: bool = True

@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from policy_graph.conditions import atoms_of
-from policy_graph.engine import FALSE, TRUE, UNKNOWN, BatchEvaluator, FactColumns, explain
+from policy_graph.engine import FALSE, TRUE, UNKNOWN, BatchEvaluator, Explanation, FactColumns, explain
 from policy_graph.enterprise_facts import EnterpriseFacts, FactValue, snapshot_hash
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import NodeVersion, PolicyGraph
@@ -134,6 +134,14 @@ class MatchService:
             if explanation.verdict != FALSE:
                 answers.append({"item": _item_json(version), **explanation.to_json()})
         return sorted(answers, key=lambda a: (a["verdict"] != TRUE, a["item"]["id"]))
+
+    async def explain(self, item_id: str, uscc: str, as_of: date) -> Explanation | None:
+        items = await self.graph.published_items(as_of)
+        if item_id not in items:
+            return None
+        facts = await self.facts.latest(uscc)
+        return explain(items[item_id][1], {k: f.value for k, f in facts.items()}, self.catalogue,
+                       await self.graph.parameters(), as_of)
 
     async def automatic_list(self, item_id: str, as_of: date) -> list[dict[str, Any]]:
         """For a 免申即享 item: the enterprises whose verdict is true on facts that all come from

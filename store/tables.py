@@ -580,3 +580,23 @@ policy_matches = sa.Table(
     sa.Column("computed_at", UTCDateTime, nullable=False),
     sa.Index("ix_policy_matches_uscc", "uscc", "verdict"),
 )
+
+# policy pushes (精准推送): one row per enterprise and item and kind (a push, or a prompt to
+# supply facts), so that nothing is pushed to the same enterprise for the same item twice
+policy_pushes = sa.Table(
+    "policy_pushes",
+    metadata,
+    sa.Column("uscc", sa.String(18), primary_key=True),
+    sa.Column("item_id", sa.String(80), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),  # push, prompt
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(200), nullable=False),  # who was told, and how
+)
+
+# users who asked not to be sent policy pushes (they still see matches in the mini-program)
+policy_push_optouts = sa.Table(
+    "policy_push_optouts",
+    metadata,
+    sa.Column("user_id", sa.String(32), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+)

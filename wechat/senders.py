@@ -87,8 +87,11 @@ class WeChatSenders:
         return await self.outbox.enqueue(conn, TEMPLATE, _templated(openid, template_id, data, url=url), key)
 
     async def enqueue_subscribe(self, conn: AsyncConnection, openid: str, template_id: str,
-                                data: dict[str, str], key: str, *, page: str | None = None) -> bool:
-        return await self.outbox.enqueue(conn, SUBSCRIBE, _templated(openid, template_id, data, page=page), key)
+                                data: dict[str, str], key: str, *, page: str | None = None,
+                                delay_seconds: float = 0.0) -> bool:
+        """``delay_seconds``: hold it back, e.g. until quiet hours end."""
+        return await self.outbox.enqueue(conn, SUBSCRIBE, _templated(openid, template_id, data, page=page), key,
+                                         delay_seconds=delay_seconds)
 
     # --- send ---------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Any]:

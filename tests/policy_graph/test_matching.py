@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from policy_graph.engine import FALSE, TRUE, UNKNOWN
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
-from policy_graph.matching import MatchService
-from tests.policy_graph.test_curation import HIGH_TECH, ITEM, seed
+from tests.policy_graph.test_curation import HIGH_TECH, ITEM
 
 CATALOGUE = FactCatalogue.load()
 AS_OF = date(2026, 12, 1)
@@ -31,18 +28,6 @@ async def put(db, facts: EnterpriseFacts, uscc: str, source: str = "法人库", 
         for key, value in values.items():
             await facts.store(conn, uscc, key, value, date(2026, 11, 1), source, CATALOGUE[key].authoritative)
 
-
-@pytest.fixture
-async def service(db, audit):  # type: ignore[no-untyped-def]
-    graph = PolicyGraph(db, audit, CATALOGUE)
-    await seed(graph)
-    facts = EnterpriseFacts(db, CATALOGUE)
-    await put(db, facts, FIRM_A, registered_district="510107", independent_legal_person=True, revenue_last_year=900.0,
-              qualifications=frozenset({"首次认定高新技术企业"}))
-    await put(db, facts, FIRM_B, registered_district="510108", independent_legal_person=True,
-              qualifications=frozenset({"首次认定高新技术企业"}))  # revenue unknown
-    await put(db, facts, FIRM_C, registered_district="440115", independent_legal_person=True, revenue_last_year=900.0)
-    return MatchService(db, graph, facts, CATALOGUE), graph, facts
 
 
 async def test_a_refresh_computes_only_what_changed(service, db):

@@ -36,6 +36,7 @@ from miniapp_api.docs import BEARER
 from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
 from policy_graph import benchmark as matching_benchmark
+from policy_graph.advisor import PolicyAdvisor
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
@@ -145,6 +146,7 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
     try:
         manager = await build_dialogue(settings, app.ctx.db, app.ctx.catalog, app.ctx.search)
         manager.applications = app.ctx.applications.get
+        manager.policies = PolicyAdvisor(app.ctx.policy_graph, app.ctx.matches, app.ctx.identities).for_user
         app.ctx.dialogue = manager
     except Exception:
         log.exception("the assistant could not be built")

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from assistant.answers import AnswerRenderer
 from assistant.catalog import CatalogService, ItemRecord
 from assistant.demands import DemandService
-from assistant.reply import Card, Reply
+from assistant.reply import Card, Reply, Source
 from assistant.search import SearchResult, SearchService
 from intents.classifier import IntentClassifier
 from intents.slots import ASPECT_PATTERNS, RegionTable, extract_slots, find_aspect
@@ -52,9 +52,11 @@ class DialogueState:
     item: str | None = None  # the current item's code
     options: list[str] = field(default_factory=list)  # codes offered in the last clarification
     pending_aspect: str | None = None  # the aspect asked before we had to clarify
+    policy: str | None = None  # the policy item last answered about
 
     def to_json(self) -> dict[str, Any]:
-        return {"item": self.item, "options": self.options, "pending_aspect": self.pending_aspect}
+        return {"item": self.item, "options": self.options, "pending_aspect": self.pending_aspect,
+                "policy": self.policy}
 
 
 @dataclass
@@ -122,6 +124,8 @@ class DialogueManager:
         self.faq_min_similarity = faq_min_similarity
         # (number, owner=…) → the application or None; wired where the smart forms exist
         self.applications: Any = None
+        # (text, owner, current policy item) → a PolicyAnswer or None; wired where the policy graph exists
+        self.policies: Any = None
 
     # --- one turn ---------------------------------------------------------------------
     async def handle(self, channel: str, user: str, text: str, *, owner: str | None = None) -> Turn:
@@ -142,7 +146,7 @@ class DialogueManager:
         if not norm:
             return Reply(self.renderer.text("empty.j2"), intent="greeting", confidence=1.0, no_answer=True)
         if RESET.match(norm):
-            state.item, state.options, state.pending_aspect = None, [], None
+            state.item, state.options, state.pending_aspect, state.policy = None, [], None, None
             return Reply(self.renderer.text("greeting.j2", thanks=False), intent="greeting")
 
         slots = extract_slots(text, self.regions)
@@ -170,6 +174,10 @@ class DialogueManager:
             return Reply(self.renderer.text("demand_created.j2", ticket=ticket), intent="demand",
                          confidence=decision.confidence, no_answer=True,
                          quick_replies=[f"查询工单{ticket.number}"])
+        if self.policies is not None and (intent == "policy" or state.policy):
+            reply = await self._policy(text, state, owner, decision.confidence)
+            if reply is not None:
+                return reply
         result = await self.search.search(text, top_k=MAX_OPTIONS + 1, channel=None)
         if intent == "out_of_scope" and result.confidence < IN_SCOPE_AFTER_ALL:
             return Reply(self.renderer.text("out_of_scope.j2"), intent="out_of_scope",
@@ -215,6 +223,25 @@ class DialogueManager:
         if faq_reply is not None:
             return faq_reply
         return await self._answer_item(codes[0], slots.aspect, intent=intent, confidence=result.confidence)
+
+    async def _policy(self, text: str, state: DialogueState, owner: str | None, confidence: float) -> Reply | None:
+        """A question the policy graph answers: rendered from its records, citing them."""
+        answer = await self.policies(text, owner, state.policy)
+        if answer is None:
+            return None
+        sources = [Source("policy_item", node_id, name, version) for node_id, name, version in answer.sources]
+        if answer.kind == "need_enterprise":
+            return Reply(self.renderer.text("policy_login.j2", need=answer.topic), intent="policy", confidence=confidence,
+                         no_answer=True)
+        if answer.kind == "mine":
+            return Reply(self.renderer.text("policy_mine.j2", answer=answer), intent="policy", confidence=confidence,
+                         sources=sources)
+        if answer.kind == "item":
+            state.policy = answer.items[0]["id"]
+            return Reply(self.renderer.text("policy_item.j2", answer=answer), intent="policy", confidence=confidence,
+                         aspect=answer.aspect, sources=sources, quick_replies=["找哪个部门办", "要什么条件"])
+        return Reply(self.renderer.text("policy_items.j2", answer=answer), intent="policy", confidence=confidence,
+                     sources=sources, quick_replies=[f"{i['name']}要什么条件" for i in answer.items[:3]])
 
     def _about_something_else(self, norm: str, result: SearchResult) -> bool:
         """"考研报名在哪里报": words no guide contains, and a best match that is only loosely similar —

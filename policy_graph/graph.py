@@ -161,6 +161,11 @@ class PolicyGraph:
             wanted = version or (node.published_version if published else node.latest_version)
             return await self._version(conn, node_id, wanted) if wanted else None
 
+    async def published_ids(self, kind: str) -> list[str]:
+        async with self.db.read() as conn:
+            return list((await conn.execute(sa.select(policy_nodes.c.id).where(
+                policy_nodes.c.kind == kind, policy_nodes.c.status == "published").order_by(policy_nodes.c.id))).scalars())
+
     async def node_count(self) -> int:
         async with self.db.read() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(policy_nodes))).scalar() or 0)

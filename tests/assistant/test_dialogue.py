@@ -124,3 +124,29 @@ async def test_a_repeated_message_gets_the_same_answer(manager):
     replies = await say(manager, "u12", "住房公积金提取要带什么材料", "住房公积金提取要带什么材料",
                         "住房公积金提取要带什么材料")
     assert len({r.text for r in replies}) == 1 and replies[0].sources[0].id == "CD-0021"
+
+
+async def test_policy_questions_are_answered_from_the_graph_with_their_sources(manager):
+    from policy_graph.advisor import PolicyAdvisor
+    from policy_graph.enterprise_facts import EnterpriseFacts
+    from policy_graph.facts import FactCatalogue
+    from policy_graph.graph import PolicyGraph
+    from policy_graph.matching import MatchService
+
+    catalogue = FactCatalogue.load()
+    graph = PolicyGraph(manager.db, AuditLog(manager.db), catalogue)  # the demo policies loaded at start
+    manager.policies = PolicyAdvisor(graph, MatchService(manager.db, graph, EnterpriseFacts(manager.db, catalogue),
+                                                         catalogue)).for_user
+    try:
+        many = await say(manager, "pol-1", "高新技术企业有什么奖励")
+        assert many.intent == "policy" and "首次认定高新技术企业奖励" in many.text
+        assert many.sources and {s.type for s in many.sources} == {"policy_item"}
+        one = await say(manager, "pol-2", "首次认定高新技术企业奖励要什么条件")
+        assert one.aspect == "conditions" and "同时满足以下条件" in one.text and "【第二条】" in one.text
+        assert [s.id for s in one.sources] == ["item:cd-hightech-first-award"]
+        who = await say(manager, "pol-2", "这个补贴找哪个部门办")
+        assert who.aspect == "department" and "成都市科学技术局" in who.text
+        mine = await say(manager, "pol-3", "我们公司能申请哪些政策")
+        assert mine.no_answer and "登录" in mine.text  # not signed in: told how, not guessed at
+    finally:
+        manager.policies = None

@@ -37,10 +37,17 @@ from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
 from policy_graph import benchmark as matching_benchmark
 from policy_graph.advisor import PolicyAdvisor
-from policy_graph.enterprise_facts import EnterpriseFacts
+from policy_graph.enterprise_facts import (
+    EnterpriseFacts,
+    EnterpriseRecord,
+    FactValue,
+    load_nansha_sample,
+    parse_fact_rows,
+)
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
-from policy_graph.importer import import_policies
+from policy_graph.importer import check as check_policy_file
+from policy_graph.importer import demo_item_codes, import_policies
 from policy_graph.importer import read as read_policy_file
 from policy_graph.matching import MatchService
 from policy_graph.push import PushPlanner, refresh_forever
@@ -353,6 +360,12 @@ def _parser() -> argparse.ArgumentParser:
     dialogue = commands.add_parser("eval-dialogue", help="scripted multi-turn conversations")
     dialogue.add_argument("file", type=Path, help="JSONL of {id, turns: [{user, expect}]}")
     dialogue.add_argument("--json", action="store_true")
+    facts = commands.add_parser("load-facts", help="load enterprise facts (bad rows are reported, not loaded)")
+    facts.add_argument("--format", choices=["csv", "nansha"], required=True,
+                       help="csv: uscc,key,value,unit,as_of,source; nansha: the enterprises folder of the sample")
+    facts.add_argument("path", type=Path)
+    policy_file = commands.add_parser("load-policies", help="check and publish a policy YAML file")
+    policy_file.add_argument("path", type=Path)
     matching = commands.add_parser("bench-matching", help="speed of policy matching on synthetic enterprises")
     matching.add_argument("--enterprises", type=int, default=1_000_000)
     matching.add_argument("--policies", type=int, default=200)
@@ -433,6 +446,37 @@ async def _eval_dialogue(settings: Settings, path: Path) -> dict:
     return await _with_assistant(settings, lambda manager: evaluate_dialogues(manager, load_conversations(path)))
 
 
+async def _load_facts(args: argparse.Namespace, db: Database) -> int:
+    catalogue = FactCatalogue.load()
+    if args.format == "nansha":
+        records, problems = load_nansha_sample(args.path, catalogue)
+    else:
+        rows, problems = parse_fact_rows(catalogue, args.path)
+        by_uscc: dict[str, EnterpriseRecord] = {}
+        for row in rows:
+            by_uscc.setdefault(row["uscc"], EnterpriseRecord(row["uscc"], "")).facts[row["key"]] = FactValue(
+                row["value"], row["source"], row["authoritative"], row["as_of"])
+        records = list(by_uscc.values())
+    for problem in problems:
+        print(f"{problem.file} row {problem.row} {problem.column}: {problem.message}", file=sys.stderr)
+    stored = await EnterpriseFacts(db, catalogue).store_records(records)
+    print(f"{len(records)} enterprises, {sum(len(r.facts) for r in records)} facts read, {stored} new or changed, "
+          f"{len(problems)} rows refused")
+    return 1 if problems and args.format == "csv" else 0
+
+
+async def _load_policies(args: argparse.Namespace, db: Database) -> int:
+    catalogue = FactCatalogue.load()
+    document = read_policy_file(args.path)
+    problems = check_policy_file(document, catalogue, demo_item_codes())
+    for problem in problems:
+        print(f"{args.path.name}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(await import_policies(PolicyGraph(db, AuditLog(db), catalogue), document))
+    return 0
+
+
 def _print_report(report: ImportReport) -> int:
     for problem in report.problems:
         print(problem, file=sys.stderr)
@@ -491,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "eval-dialogue":
             report = asyncio.run(_eval_dialogue(settings, args.file))
             print(json.dumps(report, ensure_ascii=False) if args.json else format_dialogue_report(report))
+        elif args.command in ("load-facts", "load-policies"):
+            if not args.path.exists():
+                print(f"rongyiban: {args.path}: no such file or directory", file=sys.stderr)
+                return 2
+            loader = _load_facts if args.command == "load-facts" else _load_policies
+            return asyncio.run(_with_database(settings, partial(loader, args)))
         elif args.command == "bench-matching":
             report = matching_benchmark.run(args.enterprises, args.policies)
             print(json.dumps(report, ensure_ascii=False) if args.json else matching_benchmark.format_report(report))

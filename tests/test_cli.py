@@ -155,3 +155,17 @@ def test_eval_routing_and_eval_dialogue_report_their_figures(env, tmp_path):
     report = json.loads(result.stdout)
     assert (report["conversations"], report["turns"], report["met"]) == (1, 3, 3)
     assert report["by_expectation"]["aspect"] == {"turns": 2, "met": 2} and report["failures"] == []
+
+
+def test_load_facts_reports_bad_rows_by_number_and_loads_the_rest(env, tmp_path):
+    path = tmp_path / "facts.csv"
+    path.write_text("uscc,key,value,unit,as_of,source\n"
+                    "91440115708216261R,employees,30,,2025-12-31,社保\n"
+                    "91440115708216261R,revenue_last_year,2,人,2025-12-31,税务\n"
+                    "91440115708216261R,revenue_last_year,2,亿元,2025-12-31,税务\n", encoding="utf-8")
+    result = run("load-facts", "--format", "csv", str(path), env=env)
+    assert result.returncode == 1  # a refused row is reported and the exit status says so
+    assert "facts.csv row 2 value: revenue_last_year: unit '人' cannot be converted to '万元'" in result.stderr
+    assert "2 facts read, 2 new or changed, 1 rows refused" in result.stdout
+    again = run("load-facts", "--format", "csv", str(path), env=env)
+    assert "2 facts read, 0 new or changed" in again.stdout

@@ -39,10 +39,9 @@ from policy_graph import benchmark as matching_benchmark
 from policy_graph.advisor import PolicyAdvisor
 from policy_graph.enterprise_facts import (
     EnterpriseFacts,
-    EnterpriseRecord,
-    FactValue,
     load_nansha_sample,
     parse_fact_rows,
+    records_from_rows,
 )
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
@@ -452,11 +451,7 @@ async def _load_facts(args: argparse.Namespace, db: Database) -> int:
         records, problems = load_nansha_sample(args.path, catalogue)
     else:
         rows, problems = parse_fact_rows(catalogue, args.path)
-        by_uscc: dict[str, EnterpriseRecord] = {}
-        for row in rows:
-            by_uscc.setdefault(row["uscc"], EnterpriseRecord(row["uscc"], "")).facts[row["key"]] = FactValue(
-                row["value"], row["source"], row["authoritative"], row["as_of"])
-        records = list(by_uscc.values())
+        records = records_from_rows(rows)
     for problem in problems:
         print(f"{problem.file} row {problem.row} {problem.column}: {problem.message}", file=sys.stderr)
     stored = await EnterpriseFacts(db, catalogue).store_records(records)

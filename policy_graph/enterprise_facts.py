@@ -129,6 +129,15 @@ def parse_fact_rows(catalogue: FactCatalogue, path: Path) -> tuple[list[dict[str
     return good, problems
 
 
+def records_from_rows(rows: list[dict[str, Any]]) -> list[EnterpriseRecord]:
+    """Parsed rows grouped by enterprise, ready for ``EnterpriseFacts.store_records``."""
+    by_uscc: dict[str, EnterpriseRecord] = {}
+    for row in rows:
+        by_uscc.setdefault(row["uscc"], EnterpriseRecord(row["uscc"], "")).facts[row["key"]] = FactValue(
+            row["value"], row["source"], row["authoritative"], row["as_of"])
+    return list(by_uscc.values())
+
+
 def _legal_form(code: str) -> str | None:
     if code[:2] == "11":
         return "有限责任公司"

@@ -293,8 +293,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.wechat = build_wechat(app, settings, clock)
         handlers = build_smartforms(app, settings)
         build_policy_graph(app)
+        app.ctx.push_planner = PushPlanner(app.ctx.db, app.ctx.wechat_senders)
         app.ctx.policy_task = asyncio.get_running_loop().create_task(refresh_forever(
-            app.ctx.matches, PushPlanner(app.ctx.db, app.ctx.wechat_senders), settings.policy_refresh_seconds))
+            app.ctx.matches, app.ctx.push_planner, settings.policy_refresh_seconds))
         if app.ctx.wechat is not None:
             handlers.update(app.ctx.wechat_senders.handlers())
             handlers.update(app.ctx.wechat.inbox.handlers())

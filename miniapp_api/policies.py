@@ -14,14 +14,20 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from miniapp_api.auth import current_user
+from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
-from miniapp_api.responses import EnterpriseMatches, PolicyDetail, PolicyPage
+from miniapp_api.responses import EnterpriseMatches, PolicyDetail, PolicyPage, PushSettingAnswer
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import ITEM_CATEGORIES, NodeVersion
 
 bp = Blueprint("policies", url_prefix="/api/v1")
 CHINA = timezone(timedelta(hours=8))  # "in force today" means today in China
+
+
+class PushSetting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
 
 
 class PoliciesQuery(BaseModel):
@@ -73,12 +79,23 @@ async def detail(request: Request, item_id: str) -> HTTPResponse:
             clauses[link["id"]] = {"id": link["id"], "name": link["name"],
                                    "summary": (clause.data.get("summary", "") if clause else "")}
     return json({**summary(version), "data": version.data,
-                 "conditions": conditions_in_words(tree, request.app.ctx.fact_catalogue, await graph.parameters(), day),
+                 "conditions": conditions_in_words(tree, request.app.ctx.fact_catalogue, await graph.parameters(), day,
+                                                   await graph.code_names()),
                  "clauses": list(clauses.values()),
                  "departments": [link["name"] for link in links if link["kind"] == "handled_by"],
                  "service_items": [link["id"].removeprefix("service_item:") for link in links
                                    if link["kind"] == "handled_via"],
                  "valid_from": version.valid_from.isoformat() if version.valid_from else None})
+
+
+@bp.put("/me/policy-pushes")
+@openapi.summary("Turn policy pushes (subscribe messages) on or off; matches stay visible in the mini-program")
+@documented(PushSetting, response=PushSettingAnswer, secured=True, example={"enabled": False})
+async def push_setting(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: PushSetting = parse_body(PushSetting, request)  # type: ignore[assignment]
+    await request.app.ctx.push_planner.opt_out(user, out=not body.enabled)
+    return json({"enabled": body.enabled})
 
 
 @bp.get("/me/enterprise/matches")

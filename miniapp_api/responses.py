@@ -503,6 +503,11 @@ class Match(BaseModel):
     to_supply: list[ToSupply]
 
 
+class PushSettingAnswer(BaseModel):
+    model_config = _strict({"enabled": False})
+    enabled: bool
+
+
 class EnterpriseMatches(BaseModel):
     model_config = _strict({"qualified": [], "to_confirm": [{
         "item": {k: POLICY_EXAMPLE[k] for k in ("id", "name", "version", "category", "delivery", "benefit", "window")},

@@ -106,6 +106,7 @@ class PolicyAdvisor:
         if not chosen:
             return None
         parameters = await self.graph.parameters()
+        names = await self.graph.code_names()
         described = []
         for version in chosen[:8]:
             tree = items[version.node_id][1]
@@ -115,6 +116,6 @@ class PolicyAdvisor:
                               "departments": [link["name"] for link in links if link["kind"] == "handled_by"],
                               "clauses": [link["name"] for link in links if link["kind"] == "implements"],
                               "clause_names": {link["id"]: link["name"] for link in links if link["kind"] == "implements"},
-                              "conditions": conditions_in_words(tree, self.graph.catalogue, parameters, as_of)})
+                              "conditions": conditions_in_words(tree, self.graph.catalogue, parameters, as_of, names)})
         kind = "item" if len(described) == 1 else "items"
         return PolicyAnswer(kind, aspect, described, [(d["id"], d["name"], d["version"]) for d in described], topic)

@@ -109,11 +109,17 @@ def evaluate(tree: Node, facts: Mapping[str, Any], catalogue: FactCatalogue, par
 
 
 # --- explanations --------------------------------------------------------------------------------
-def describe(atom: Atom, spec: FactSpec, operand: Any) -> str:
-    """The atom in plain Chinese: 上年度营业收入 ≤ 40000 万元."""
+CODE_NODE_KINDS = {"division": "district", "industry": "industry"}  # a code tree → its graph nodes
+
+
+def describe(atom: Atom, spec: FactSpec, operand: Any, names: Mapping[str, str] | None = None) -> str:
+    """The atom in plain Chinese: 上年度营业收入 ≤ 40000 万元. ``names``: graph node names by id, so
+    that codes read as places and industries (工商注册地 属于 武侯区)."""
     def show(value: Any) -> str:
         if isinstance(value, tuple | list | frozenset | set):
             return "、".join(show(v) for v in value)
+        if spec.type == "code" and names:
+            return names.get(f"{CODE_NODE_KINDS[spec.tree]}:{value}", str(value))
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, date):
@@ -135,7 +141,8 @@ def describe(atom: Atom, spec: FactSpec, operand: Any) -> str:
     return f"{spec.label} {OP_TEXT[atom.op]} {show(operand)}"
 
 
-def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parameters, as_of: date) -> dict[str, Any]:
+def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parameters, as_of: date,
+                        names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A condition tree for people: each group says whether all or one of its parts must hold,
     each atom reads as plain Chinese with its clause (negations pushed down, as in ``explain``)."""
     def words(node: Node, negated: bool) -> dict[str, Any]:
@@ -151,7 +158,7 @@ def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parame
                 shown = Atom(node.fact, NEGATED_OP[node.op], node.value, node.param, node.clause)
             elif negated:
                 text_prefix = "不满足："
-            return {"text": text_prefix + describe(shown, spec, operand), "fact": node.fact, "clause": node.clause,
+            return {"text": text_prefix + describe(shown, spec, operand, names), "fact": node.fact, "clause": node.clause,
                     "legal_basis": basis}
         every = isinstance(node, All) != negated
         return {"text": "同时满足以下条件" if every else "满足以下条件之一", "all": every,
@@ -198,7 +205,7 @@ NEGATED_OP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"
 
 
 def explain(tree: Node, facts: Mapping[str, Any], catalogue: FactCatalogue, parameters: Parameters,
-            as_of: date) -> Explanation:
+            as_of: date, names: Mapping[str, str] | None = None) -> Explanation:
     """The verdict and every atom as it counts: an atom under a NOT is shown as the condition it
     really sets (不属于…, 未列入…) with that condition's outcome, so "failed" means failed."""
     outcomes: list[AtomOutcome] = []
@@ -216,7 +223,7 @@ def explain(tree: Node, facts: Mapping[str, Any], catalogue: FactCatalogue, para
                     operand = not operand
                 elif node.op in NEGATED_OP:
                     shown = Atom(node.fact, NEGATED_OP[node.op], node.value, node.param, node.clause)
-            text = describe(shown, spec, operand)
+            text = describe(shown, spec, operand, names)
             if negated and shown is node and node.op != "is":
                 text = f"不满足：{text}"
             outcomes.append(AtomOutcome(node.fact, spec.label, text, status, facts.get(node.fact), node.clause, basis,

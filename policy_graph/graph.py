@@ -166,6 +166,13 @@ class PolicyGraph:
             return list((await conn.execute(sa.select(policy_nodes.c.id).where(
                 policy_nodes.c.kind == kind, policy_nodes.c.status == "published").order_by(policy_nodes.c.id))).scalars())
 
+    async def code_names(self) -> dict[str, str]:
+        """Names of the published district and industry nodes by id, for conditions in words."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(policy_nodes.c.id, policy_nodes.c.name).where(
+                policy_nodes.c.kind.in_(("district", "industry")), policy_nodes.c.status == "published"))
+            return {r.id: r.name for r in rows}
+
     async def node_count(self) -> int:
         async with self.db.read() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(policy_nodes))).scalar() or 0)

@@ -128,9 +128,10 @@ class MatchService:
         facts = await self.facts.latest(uscc)
         parameters = await self.graph.parameters()
         values = {k: f.value for k, f in facts.items()}
+        names = await self.graph.code_names()
         answers = []
         for version, tree in (items[i] for i in sorted(items)):
-            explanation = explain(tree, values, self.catalogue, parameters, as_of)
+            explanation = explain(tree, values, self.catalogue, parameters, as_of, names)
             if explanation.verdict != FALSE:
                 answers.append({"item": _item_json(version), **explanation.to_json()})
         return sorted(answers, key=lambda a: (a["verdict"] != TRUE, a["item"]["id"]))

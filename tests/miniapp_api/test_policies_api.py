@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
+
 from server import create_app
 from smartform.synthetic import enterprises, people
+from store.tables import policy_push_optouts
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_common_rules import walk_pages
 from tests.miniapp_api.test_items_api import assert_error
@@ -57,3 +60,13 @@ async def test_find_read_and_match_policies(test_settings):
         assert "cd-hightech-first-award" in [m["item"]["id"] for m in matches["qualified"]]
         assert matches["to_confirm"] and all(m["to_supply"] for m in matches["to_confirm"])
         assert all(a["status"] != "false" for m in matches["qualified"] for a in m["atoms"])
+
+        assert (await client.put("/api/v1/me/policy-pushes", headers=auth, json={"enabled": False})).json() == {
+            "enabled": False}
+        async with app.ctx.db.read() as conn:
+            assert (await conn.execute(sa.select(policy_push_optouts.c.user_id))).scalars().all() == [user]
+        await client.put("/api/v1/me/policy-pushes", headers=auth, json={"enabled": True})
+        async with app.ctx.db.read() as conn:
+            assert (await conn.execute(sa.select(policy_push_optouts.c.user_id))).scalars().all() == []
+        assert_error(await client.put("/api/v1/me/policy-pushes", headers=auth, json={"enabled": "maybe"}),
+                     400, "invalid_request")

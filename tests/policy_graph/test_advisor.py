@@ -32,6 +32,8 @@ async def test_questions_are_answered_from_the_demo_graph(sqlite_db, tmp_path):
     one = await advisor.answer("首次认定高新技术企业奖励要什么条件", TODAY)
     assert (one.kind, one.aspect) == ("item", "conditions") and one.sources[0][0] == "item:cd-hightech-first-award"
     assert one.items[0]["conditions"]["all"] is True and one.items[0]["clauses"] == ["第二条"]
+    basic = one.items[0]["conditions"]["parts"][0]["parts"]  # the shared 在蓉注册 condition, codes as names
+    assert basic[0]["text"] == "工商注册地 属于 成都市"
     who = await advisor.answer("这个补贴找哪个部门办", TODAY, current="item:cd-hightech-first-award")
     assert who.aspect == "department" and who.items[0]["departments"] == ["成都市科学技术局"]
     giant = await advisor.answer("专精特新小巨人奖励多少", TODAY)  # asked without the quotation marks

@@ -105,9 +105,14 @@ def audit(db) -> AuditLog:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def embedding_cache_file(tmp_path_factory) -> str:
-    """One embedding cache for the whole run: each text is embedded once, as in production."""
-    return str(tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite3")
+def embedding_cache_file() -> str:
+    """One embedding cache for every run on this machine (``RYB_TEST_EMBEDDING_CACHE``, by default
+    under ``~/.cache``): vectors are keyed by model and content hash, as in production, so a text
+    is embedded once per machine instead of once per run (the first run pays about 3 minutes)."""
+    path = Path(os.environ.get("RYB_TEST_EMBEDDING_CACHE")
+                or Path.home() / ".cache" / "rongyiban" / "test-embeddings.sqlite3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 @pytest.fixture

@@ -141,6 +141,24 @@ def describe(atom: Atom, spec: FactSpec, operand: Any, names: Mapping[str, str] 
     return f"{spec.label} {OP_TEXT[atom.op]} {show(operand)}"
 
 
+NEGATED_OP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "before": "on_or_after",
+              "on_or_before": "after", "after": "on_or_before", "on_or_after": "before", "in": "not_in",
+              "not_in": "in", "under": "not_under", "not_under": "under", "has": "lacks", "lacks": "has"}
+
+
+def atom_in_words(atom: Atom, spec: FactSpec, operand: Any, negated: bool,
+                  names: Mapping[str, str] | None = None) -> str:
+    """The condition an atom really sets, in words: under a NOT, the opposite operator where there
+    is one (不属于, 未列入), otherwise "不满足：…"."""
+    if not negated:
+        return describe(atom, spec, operand, names)
+    if atom.op == "is":
+        return describe(atom, spec, not operand, names)
+    if atom.op in NEGATED_OP:
+        return describe(Atom(atom.fact, NEGATED_OP[atom.op], atom.value, atom.param, atom.clause), spec, operand, names)
+    return "不满足：" + describe(atom, spec, operand, names)
+
+
 def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parameters, as_of: date,
                         names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A condition tree for people: each group says whether all or one of its parts must hold,
@@ -149,17 +167,9 @@ def conditions_in_words(tree: Node, catalogue: FactCatalogue, parameters: Parame
         if isinstance(node, Not):
             return words(node.child, not negated)
         if isinstance(node, Atom):
-            spec = catalogue[node.fact]
             operand, basis = operand_of(node, parameters, as_of)
-            shown, text_prefix = node, ""
-            if negated and node.op == "is":
-                operand = not operand
-            elif negated and node.op in NEGATED_OP:
-                shown = Atom(node.fact, NEGATED_OP[node.op], node.value, node.param, node.clause)
-            elif negated:
-                text_prefix = "不满足："
-            return {"text": text_prefix + describe(shown, spec, operand, names), "fact": node.fact, "clause": node.clause,
-                    "legal_basis": basis}
+            return {"text": atom_in_words(node, catalogue[node.fact], operand, negated, names), "fact": node.fact,
+                    "clause": node.clause, "legal_basis": basis}
         every = isinstance(node, All) != negated
         return {"text": "同时满足以下条件" if every else "满足以下条件之一", "all": every,
                 "parts": [words(child, negated) for child in node.children]}
@@ -199,10 +209,6 @@ class Explanation:
         return {"verdict": self.verdict, "atoms": [a.to_json() for a in self.atoms], "to_supply": self.to_supply}
 
 
-NEGATED_OP = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "before": "on_or_after",
-              "on_or_before": "after", "after": "on_or_before", "on_or_after": "before", "in": "not_in",
-              "not_in": "in", "under": "not_under", "not_under": "under", "has": "lacks", "lacks": "has"}
-
 
 def explain(tree: Node, facts: Mapping[str, Any], catalogue: FactCatalogue, parameters: Parameters,
             as_of: date, names: Mapping[str, str] | None = None) -> Explanation:
@@ -216,16 +222,9 @@ def explain(tree: Node, facts: Mapping[str, Any], catalogue: FactCatalogue, para
             spec = catalogue[node.fact]
             operand, basis = operand_of(node, parameters, as_of)
             status = test_atom(node, spec, facts, parameters, as_of)
-            shown = node
             if negated:
                 status = negate(status)
-                if node.op == "is":
-                    operand = not operand
-                elif node.op in NEGATED_OP:
-                    shown = Atom(node.fact, NEGATED_OP[node.op], node.value, node.param, node.clause)
-            text = describe(shown, spec, operand, names)
-            if negated and shown is node and node.op != "is":
-                text = f"不满足：{text}"
+            text = atom_in_words(node, spec, operand, negated, names)
             outcomes.append(AtomOutcome(node.fact, spec.label, text, status, facts.get(node.fact), node.clause, basis,
                                         spec.authoritative))
             return status

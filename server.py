@@ -25,6 +25,9 @@ from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, 
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
 from assistant.search_eval import evaluate, format_report, load_queries
+from console import policy_api, staff_api
+from console.accounts import AccountError, StaffAccounts
+from console.roles import ROLES
 from intents.classifier import IntentClassifier, load_examples
 from intents.demand_router import DemandRouter, NearestCategoryName, load_demand_examples
 from intents.routing_eval import evaluate_routing, format_routing
@@ -32,7 +35,7 @@ from intents.slots import RegionTable
 from logs import configure_logging
 from miniapp_api import chat, common, forms, health, items, login, me, policies, search
 from miniapp_api.auth import SessionTokens
-from miniapp_api.docs import BEARER
+from miniapp_api.docs import BEARER, STAFF_BEARER
 from miniapp_api.health import Readiness
 from miniapp_api.rate_limits import RateLimits
 from policy_graph import benchmark as matching_benchmark
@@ -258,6 +261,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     # app.ext sets sanic-ext up from app.config: only once the configuration above is complete
     app.ext.openapi.add_security_scheme(BEARER, "http", scheme="bearer", bearer_format="opaque session token",
                                         description="the token from POST /api/v1/auth/login")
+    app.ext.openapi.add_security_scheme(STAFF_BEARER, "http", scheme="bearer", bearer_format="opaque session token",
+                                        description="a staff token from POST /api/v1/staff/sessions")
     common.install(app)
     app.blueprint(health.bp)
     app.blueprint(items.bp)
@@ -268,6 +273,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(me.bp)
     app.blueprint(policies.bp)
     app.blueprint(wechat_callback.bp)
+    app.blueprint(staff_api.bp)
+    app.blueprint(policy_api.bp)
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -294,8 +301,10 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         handlers = build_smartforms(app, settings)
         build_policy_graph(app)
         app.ctx.push_planner = PushPlanner(app.ctx.db, app.ctx.wechat_senders)
+        app.ctx.policy_refresh = asyncio.Event()  # set by staff publishing: rematch now, not at the next round
         app.ctx.policy_task = asyncio.get_running_loop().create_task(refresh_forever(
-            app.ctx.matches, app.ctx.push_planner, settings.policy_refresh_seconds))
+            app.ctx.matches, app.ctx.push_planner, settings.policy_refresh_seconds, app.ctx.policy_refresh))
+        app.ctx.staff_accounts = StaffAccounts(db, audit, session_hours=settings.staff_session_hours)
         if app.ctx.wechat is not None:
             handlers.update(app.ctx.wechat_senders.handlers())
             handlers.update(app.ctx.wechat.inbox.handlers())
@@ -366,6 +375,12 @@ def _parser() -> argparse.ArgumentParser:
     facts.add_argument("path", type=Path)
     policy_file = commands.add_parser("load-policies", help="check and publish a policy YAML file")
     policy_file.add_argument("path", type=Path)
+    staff = commands.add_parser("create-staff", help="create a staff account for the console (the first: --role admin)")
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--name", required=True, help="the person's name as shown in the console and the audit log")
+    staff.add_argument("--role", required=True, choices=ROLES)
+    staff.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input (default: ask twice at the terminal)")
     matching = commands.add_parser("bench-matching", help="speed of policy matching on synthetic enterprises")
     matching.add_argument("--enterprises", type=int, default=1_000_000)
     matching.add_argument("--policies", type=int, default=200)
@@ -473,6 +488,28 @@ async def _load_policies(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise AccountError(422, "password_mismatch", "两次输入的密码不一致")
+    return password
+
+
+async def _create_staff(args: argparse.Namespace, db: Database) -> int:
+    try:
+        password = _read_password(args.password_stdin)
+        staff = await StaffAccounts(db, AuditLog(db)).create("cli", args.username, args.name, args.role, password)
+    except AccountError as exc:
+        print(f"rongyiban: {exc}", file=sys.stderr)
+        return 1
+    print(f"created {staff.role} {staff.username} ({staff.display_name})")
+    return 0
+
+
 def _print_report(report: ImportReport) -> int:
     for problem in report.problems:
         print(problem, file=sys.stderr)
@@ -537,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             loader = _load_facts if args.command == "load-facts" else _load_policies
             return asyncio.run(_with_database(settings, partial(loader, args)))
+        elif args.command == "create-staff":
+            return asyncio.run(_with_database(settings, partial(_create_staff, args)))
         elif args.command == "bench-matching":
             report = matching_benchmark.run(args.enterprises, args.policies)
             print(json.dumps(report, ensure_ascii=False) if args.json else matching_benchmark.format_report(report))

@@ -106,6 +106,8 @@ class Settings:
     consent_ttl_days: float = 30.0
     draft_ttl_days: float = 30.0
     session_ttl_hours: float = 72.0
+    # a staff member's console session (a working day); sign-in attempts are throttled regardless
+    staff_session_hours: float = 8.0
     attachment_dir: str = ""
     max_attachment_bytes: int = 20 * 1024 * 1024
     # the subscribe-message template for application status changes (empty: message centre only)

@@ -12,14 +12,15 @@ from sanic_ext import openapi
 from sanic_ext.extensions.openapi.definitions import Parameter, RequestBody, Response
 from sanic_ext.extensions.openapi.types import Schema
 
-BEARER = "bearer"  # the security scheme's name in the document
+BEARER = "bearer"  # the security schemes' names in the document: the mini-program's user token
+STAFF_BEARER = "staff"  # and a staff member's (the console's cookie is the same token)
 ERROR = {"type": "object", "required": ["error"], "additionalProperties": False, "properties": {"error": {
     "type": "object", "required": ["code", "message"], "additionalProperties": False,
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"nullable": True}}}},
     "example": {"error": {"code": "invalid_request", "message": "请求内容不正确",
                           "details": [{"field": "stars", "message": "Input should be less than or equal to 5"}]}}}
 _ERROR_TEXT = {400: "invalid request", 401: "not signed in, or the token is invalid, expired or revoked",
-               403: "forbidden", 404: "not found (also: someone else's)", 409: "conflict", 413: "too large",
+               403: "forbidden (for staff: the role may not do this, or a form lacks its CSRF token)", 404: "not found (also: someone else's)", 409: "conflict", 413: "too large",
                415: "unsupported file type", 422: "well-formed but not acceptable", 429: "rate limited",
                502: "a remote system refused", 503: "not available yet or not configured"}
 UPLOAD = {"multipart/form-data": {"schema": {
@@ -81,12 +82,13 @@ def query_parameters(model: type[BaseModel]) -> list[Parameter]:
 
 def documented(body: type[BaseModel] | dict[str, Any] | None = None, *, response: type[BaseModel] | None = None,
                query: type[BaseModel] | None = None, ok: int = 200, errors: tuple[int, ...] = (400,),
-               secured: bool = False, limited: bool = True, example: dict[str, Any] | None = None,
+               secured: bool = False, staff: bool = False, limited: bool = True, example: dict[str, Any] | None = None,
                other: dict[int, tuple[str, type[BaseModel] | None]] | None = None):  # type: ignore[no-untyped-def]
     """Declare an operation: its JSON (or multipart) request body and query parameters, its success
     answer, other non-error answers (``other``: status → description, body model or None), the
-    errors it can answer with (401 when ``secured``: it needs the bearer token; 429 when ``limited``:
-    under the API's rate limits)."""
+    errors it can answer with (401 when ``secured``: it needs the bearer token; 401 and 403 when
+    ``staff``: it needs a staff member with the right role; 429 when ``limited``: under the API's
+    rate limits)."""
     request_body = None
     if isinstance(body, dict):
         request_body = RequestBody(body, required=True)
@@ -100,10 +102,10 @@ def documented(body: type[BaseModel] | dict[str, Any] | None = None, *, response
     for status, (text, model) in (other or {}).items():
         responses.append(Response({"application/json": schema_of(model, "serialization")} if model else None,
                                   status=status, description=text))
-    statuses = sorted({*errors, *((429,) if limited else ()), *((401,) if secured else ()),
+    statuses = sorted({*errors, *((429,) if limited else ()), *((401,) if secured else ()), *((401, 403) if staff else ()),
                        *((400, 413) if body is not None else ())})  # a body: not JSON, or too large
     responses += [Response({"application/json": ERROR}, status=status, description=_ERROR_TEXT.get(status, "error"))
                   for status in statuses]
     return openapi.definition(body=request_body, response=responses,
                               parameter=query_parameters(query) if query else None,
-                              secured={BEARER: []} if secured else None)
+                              secured={STAFF_BEARER: []} if staff else {BEARER: []} if secured else None)

@@ -116,6 +116,12 @@ class Parameters:
         self.values.setdefault(key, []).append(DatedValue(valid_from, valid_to, value, legal_basis))
         self.values[key].sort(key=lambda v: v.valid_from)
 
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"key": key, "type": self.types[key], "valid_from": v.valid_from.isoformat(),
+                 "valid_to": v.valid_to.isoformat() if v.valid_to else None,
+                 "value": v.value.isoformat() if isinstance(v.value, date) else v.value, "legal_basis": v.legal_basis}
+                for key in sorted(self.values) for v in self.values[key]]
+
     def on(self, key: str, day: date) -> DatedValue | None:
         """The value in force on ``day``, or None when no value covers it."""
         for dated in reversed(self.values.get(key, [])):

@@ -185,6 +185,29 @@ class PolicyGraph:
                      "review_comment": r.review_comment, "updated_at": r.updated_at.isoformat(),
                      "published_at": r.published_at.isoformat() if r.published_at else None} for r in rows]
 
+    async def nodes(self, *, kind: str | None = None, text: str = "", states: tuple[str, ...] = (),
+                    offset: int = 0, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        """Nodes for the staff lists, newest change first, with their latest version's state:
+        by kind, by words in the id or name, by the latest version's state (the review queue asks
+        for in_review and approved). Returns the total and one page."""
+        latest = policy_node_versions
+        query = (sa.select(policy_nodes.c.id, policy_nodes.c.kind, policy_nodes.c.status, policy_nodes.c.updated_at,
+                           policy_nodes.c.latest_version, policy_nodes.c.published_version, latest.c.name,
+                           latest.c.state, latest.c.author, latest.c.reviewer, latest.c.review_comment)
+                 .join(latest, (latest.c.node_id == policy_nodes.c.id) & (latest.c.version == policy_nodes.c.latest_version)))
+        if kind:
+            query = query.where(policy_nodes.c.kind == kind)
+        for word in text.split():
+            pattern = f"%{word.replace('%', '').replace('_', '')}%"
+            query = query.where(sa.or_(policy_nodes.c.id.like(pattern), latest.c.name.like(pattern)))
+        if states:
+            query = query.where(latest.c.state.in_(states))
+        async with self.db.read() as conn:
+            total = (await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))).scalar() or 0
+            rows = await conn.execute(query.order_by(policy_nodes.c.updated_at.desc(), policy_nodes.c.id)
+                                      .offset(offset).limit(limit))
+            return int(total), [{**row._mapping, "updated_at": row.updated_at.isoformat()} for row in rows]
+
     async def parameters(self) -> Parameters:
         parameters = Parameters()
         async with self.db.read() as conn:

@@ -121,6 +121,33 @@ class MatchService:
                 counts.setdefault(item_id, dict.fromkeys(VERDICTS, 0))[verdict] = n
         return counts
 
+    async def for_item(self, item_id: str, as_of: date, *, sample: int = 10) -> dict[str, Any] | None:
+        """For staff: how many enterprises are true, false and unknown on a published item, and a
+        sample of the true and unknown ones, each explained. None if the item is not in force."""
+        items = await self.graph.published_items(as_of)
+        if item_id not in items:
+            return None
+        tree = items[item_id][1]
+        parameters, names = await self.graph.parameters(), await self.graph.code_names()
+        counts = dict.fromkeys(VERDICTS, 0)
+        samples: dict[str, list[dict[str, Any]]] = {TRUE: [], UNKNOWN: []}
+        async with self.db.read() as conn:
+            for verdict, n in await conn.execute(sa.select(policy_matches.c.verdict, sa.func.count()).where(
+                    policy_matches.c.item_id == item_id).group_by(policy_matches.c.verdict)):
+                counts[verdict] = n
+            for verdict in samples:
+                samples[verdict] = [{"uscc": uscc} for uscc in (await conn.execute(
+                    sa.select(policy_matches.c.uscc).where(policy_matches.c.item_id == item_id,
+                                                           policy_matches.c.verdict == verdict)
+                    .order_by(policy_matches.c.uscc).limit(sample))).scalars()]
+        for listed in samples.values():
+            for entry in listed:
+                facts = await self.facts.latest(entry["uscc"])
+                entry.update(explain(tree, {k: f.value for k, f in facts.items()}, self.catalogue, parameters,
+                                     as_of, names).to_json())
+        return {"item": _item_json(items[item_id][0]), "counts": counts, "true": samples[TRUE],
+                "unknown": samples[UNKNOWN]}
+
     async def for_enterprise(self, uscc: str, as_of: date) -> list[dict[str, Any]]:
         """The items an enterprise qualifies for (true) or might (unknown), each explained, with
         what to supply for the unknown ones; true first."""

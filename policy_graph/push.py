@@ -12,6 +12,7 @@ Everything is written in one transaction, so a crash leaves either the whole pla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,8 +72,10 @@ async def refresh_and_push(matches: Any, planner: PushPlanner, as_of: Any) -> di
     return report
 
 
-async def refresh_forever(matches: Any, planner: PushPlanner, interval_seconds: float) -> None:
-    """The in-server loop: a round now, then every ``interval_seconds``. A round that fails (a
+async def refresh_forever(matches: Any, planner: PushPlanner, interval_seconds: float,
+                          wake: asyncio.Event | None = None) -> None:
+    """The in-server loop: a round now, then every ``interval_seconds``, or at once when ``wake``
+    is set (staff published or retired an item; facts were loaded). A round that fails (a
     database hiccup, another worker refreshing the same pairs at once) is logged and the next
     round reconciles: verdicts are stored with what they were computed from, and each push is
     claimed once by its key."""
@@ -83,7 +86,12 @@ async def refresh_forever(matches: Any, planner: PushPlanner, interval_seconds: 
                 log.info("policy matches refreshed: %s", report)
         except Exception:  # noqa: BLE001 (the loop must outlive one bad round)
             log.exception("policy refresh failed; retrying in %s s", interval_seconds)
-        await asyncio.sleep(interval_seconds)
+        if wake is None:
+            await asyncio.sleep(interval_seconds)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_seconds)
+        wake.clear()
 
 
 class PushPlanner:

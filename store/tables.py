@@ -600,3 +600,43 @@ policy_push_optouts = sa.Table(
     sa.Column("user_id", sa.String(32), primary_key=True),
     sa.Column("at", UTCDateTime, nullable=False),
 )
+
+# --- staff (the console) -------------------------------------------------------------------
+staff_accounts = sa.Table(
+    "staff_accounts",
+    metadata,
+    sa.Column("username", sa.String(32), primary_key=True),
+    sa.Column("display_name", sa.String(50), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # editor, reviewer, approver, admin
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id, salt and parameters included
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime),
+)
+
+# a signed-in staff member: the cookie or bearer token is stored as its SHA-256, with the CSRF
+# token its forms must carry
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(32), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# every sign-in attempt, for throttling (by name and by address, across workers) and for the record
+staff_login_attempts = sa.Table(
+    "staff_login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("username", sa.String(32), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Index("ix_staff_login_attempts_username", "username", "at"),
+    sa.Index("ix_staff_login_attempts_ip", "ip", "at"),
+)

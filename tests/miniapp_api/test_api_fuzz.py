@@ -24,6 +24,7 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 def fuzz_operation(operation, documented: set[str], base_url: str, token: str,  # type: ignore[no-untyped-def]
                    statuses: Counter[int], problems: list[str]) -> None:
+    """``token``: a citizen's for the mini-program's operations, an admin's for the staff API."""
 
     @given(operation.as_strategy())
     @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
@@ -45,15 +46,19 @@ def fuzz_operation(operation, documented: set[str], base_url: str, token: str,  
     check()
 
 
-def fuzz(doc: dict, base_url: str, token: str) -> tuple[Counter[int], list[str]]:
+SIGN_OUTS = ("/api/v1/auth/logout", "/api/v1/staff/sessions/current")  # they end the session: fuzzed last
+
+
+def fuzz(doc: dict, base_url: str, token: str, staff_token: str) -> tuple[Counter[int], list[str]]:
     """Every answer's status, and what went wrong."""
     statuses: Counter[int] = Counter()
     problems: list[str] = []
     operations = [result.ok() for result in schemathesis.openapi.from_dict(doc).get_all_operations()]
-    for operation in sorted(operations, key=lambda op: op.path == "/api/v1/auth/logout"):  # it ends the session
+    for operation in sorted(operations, key=lambda op: op.path in SIGN_OUTS):
         if operation.path.startswith("/api/"):
             documented = set(doc["paths"][operation.path][operation.method.lower()].get("responses", {}))
-            fuzz_operation(operation, documented, base_url, token, statuses, problems)
+            as_who = staff_token if operation.path.startswith("/api/v1/staff/") else token
+            fuzz_operation(operation, documented, base_url, as_who, statuses, problems)
     return statuses, problems
 
 
@@ -65,9 +70,11 @@ async def test_no_operation_fails_or_answers_outside_its_documentation(test_sett
         async with serve(app) as http:
             user = await app.ctx.identities.user_for_openid("o_fuzzer")
             token, _ = await app.ctx.tokens.issue(user)
+            await app.ctx.staff_accounts.create("test", "fuzz.admin", "模糊测试", "admin", "fuzz-pass-2026")
+            staff = await app.ctx.staff_accounts.sign_in("fuzz.admin", "fuzz-pass-2026", "127.0.0.1")
             doc = (await http.get("/docs/openapi.json")).json()
             statuses, problems = await asyncio.get_running_loop().run_in_executor(
-                None, fuzz, doc, str(http.base_url), token)
+                None, fuzz, doc, str(http.base_url), token, staff.token)
     tried = sum(statuses.values())
     with capsys.disabled():
         print(f"\nschemathesis: {tried} generated requests over the API; statuses {dict(sorted(statuses.items()))}")

@@ -1,0 +1,207 @@
+"""Staff accounts (工作人员账号): argon2id password hashes, sessions with the CSRF token their forms
+carry, and sign-in throttling by name and by address. All of it lives in the database, so every
+worker process agrees on who is signed in and who is locked out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from console.roles import ROLES, allowed
+from store.audit import AuditLog
+from store.database import Database
+from store.tables import staff_accounts, staff_login_attempts, staff_sessions, utcnow
+
+USERNAME = re.compile(r"^[a-z][a-z0-9_.\-]{2,31}$")
+MIN_PASSWORD_CHARS = 10
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
+# verified against when the name is unknown, so that a wrong name costs as long as a wrong password
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.details = status, code, details
+
+
+@dataclass(frozen=True)
+class Staff:
+    username: str
+    display_name: str
+    role: str
+
+    def can(self, permission: str) -> bool:
+        return allowed(self.role, permission)
+
+    def to_json(self) -> dict[str, str]:
+        return {"username": self.username, "display_name": self.display_name, "role": self.role}
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    staff: Staff
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS or len(password) > 200 or password.isdigit() or password.isalpha():
+        raise AccountError(422, "weak_password", f"密码至少{MIN_PASSWORD_CHARS}位，须同时包含字母和数字或符号")
+
+
+class StaffAccounts:
+    def __init__(self, db: Database, audit: AuditLog, *, session_hours: float = 8.0,
+                 max_failures_per_name: int = 5, max_failures_per_address: int = 20,
+                 throttle_minutes: float = 15.0, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.audit = audit
+        self.session_length = timedelta(hours=session_hours)
+        self.max_failures_per_name = max_failures_per_name
+        self.max_failures_per_address = max_failures_per_address
+        self.throttle_window = timedelta(minutes=throttle_minutes)
+        self.clock = clock
+
+    # --- accounts ------------------------------------------------------------------------------
+    async def create(self, actor: str, username: str, display_name: str, role: str, password: str) -> Staff:
+        if not USERNAME.match(username):
+            raise AccountError(422, "username_invalid", "用户名为3到32位小写字母、数字或 _ . -，以字母开头")
+        if role not in ROLES:
+            raise AccountError(422, "role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
+        if not display_name.strip() or len(display_name) > 50:
+            raise AccountError(422, "display_name_invalid", "请填写姓名（不超过50字）")
+        check_password(password)
+        password_hash = await asyncio.to_thread(_HASHER.hash, password)
+        now = self.clock()
+        staff = Staff(username, display_name.strip(), role)
+        async with self.db.transaction() as conn:
+            if (await conn.execute(sa.select(staff_accounts.c.username).where(
+                    staff_accounts.c.username == username))).first():
+                raise AccountError(409, "username_taken", f"用户名 {username} 已存在")
+            await conn.execute(staff_accounts.insert().values(
+                username=username, display_name=staff.display_name, role=role, password_hash=password_hash,
+                active=True, created_at=now, updated_at=now))
+            await self.audit.record(conn, actor=actor, action="staff.create", target_type="staff",
+                                    target_id=username, after=staff.to_json())
+        return staff
+
+    async def update(self, actor: str, username: str, *, role: str | None = None, active: bool | None = None,
+                     password: str | None = None) -> Staff:
+        """Change an account's role, switch it on or off, or set a new password. Switching an
+        account off or changing its password ends its sessions."""
+        if role is not None and role not in ROLES:
+            raise AccountError(422, "role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
+        values: dict[str, object] = {"updated_at": self.clock()}
+        if role is not None:
+            values["role"] = role
+        if active is not None:
+            values["active"] = active
+        if password is not None:
+            check_password(password)
+            values["password_hash"] = await asyncio.to_thread(_HASHER.hash, password)
+        async with self.db.transaction() as conn:
+            before = (await conn.execute(sa.select(staff_accounts).where(staff_accounts.c.username == username))).first()
+            if before is None:
+                raise AccountError(404, "staff_not_found", f"没有用户 {username}")
+            await conn.execute(staff_accounts.update().where(staff_accounts.c.username == username).values(**values))
+            if active is False or password is not None:
+                await conn.execute(staff_sessions.update().where(
+                    staff_sessions.c.username == username, staff_sessions.c.revoked_at.is_(None))
+                    .values(revoked_at=self.clock()))
+            shown = {"role": before.role, "active": before.active}
+            await self.audit.record(conn, actor=actor, action="staff.update", target_type="staff", target_id=username,
+                                    before=shown, after={**shown, **{k: v for k, v in (("role", role), ("active", active))
+                                                                      if v is not None}},
+                                    details={"password_changed": password is not None})
+        return Staff(username, before.display_name, role or before.role)
+
+    async def all(self) -> list[dict[str, object]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(staff_accounts).order_by(staff_accounts.c.username))
+            return [{"username": r.username, "display_name": r.display_name, "role": r.role, "active": r.active,
+                     "last_login_at": r.last_login_at} for r in rows]
+
+    async def count(self) -> int:
+        async with self.db.read() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(staff_accounts))).scalar() or 0)
+
+    # --- signing in and out --------------------------------------------------------------------
+    async def sign_in(self, username: str, password: str, address: str) -> StaffSession:
+        """A new session, or 401 ``bad_credentials`` (the same for a wrong name and a wrong
+        password), or 429 ``too_many_attempts`` once a name or an address has failed too often."""
+        username, address = username.strip().lower()[:32], address[:64]
+        now = self.clock()
+        since = now - self.throttle_window
+        async with self.db.read() as conn:
+            failures = staff_login_attempts.c.ok.is_(False) & (staff_login_attempts.c.at > since)
+            by_name = (await conn.execute(sa.select(sa.func.count()).where(
+                failures, staff_login_attempts.c.username == username))).scalar() or 0
+            by_address = (await conn.execute(sa.select(sa.func.count()).where(
+                failures, staff_login_attempts.c.ip == address))).scalar() or 0
+            account = (await conn.execute(sa.select(staff_accounts).where(
+                staff_accounts.c.username == username))).first()
+        if by_name >= self.max_failures_per_name or by_address >= self.max_failures_per_address:
+            minutes = int(self.throttle_window.total_seconds() // 60)
+            raise AccountError(429, "too_many_attempts", f"登录失败次数过多，请{minutes}分钟后再试",
+                               {"retry_after_seconds": int(self.throttle_window.total_seconds())})
+        ok = await asyncio.to_thread(_verify, account.password_hash if account else _DUMMY_HASH, password)
+        ok = ok and account is not None and account.active
+        async with self.db.transaction() as conn:
+            await conn.execute(staff_login_attempts.insert().values(at=now, username=username, ip=address, ok=ok))
+            if not ok:
+                await self.audit.record(conn, actor=username or "-", action="staff.sign_in_failed",
+                                        target_type="staff", target_id=username or "-", details={"address": address})
+        if not ok:
+            raise AccountError(401, "bad_credentials", "用户名或密码不正确")
+        assert account is not None
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires = now + self.session_length
+        async with self.db.transaction() as conn:
+            await conn.execute(staff_sessions.insert().values(
+                token_hash=_hash(token), username=username, csrf_token=csrf, created_at=now, expires_at=expires))
+            await conn.execute(staff_accounts.update().where(staff_accounts.c.username == username)
+                               .values(last_login_at=now))
+            await self.audit.record(conn, actor=username, action="staff.sign_in", target_type="staff",
+                                    target_id=username, details={"address": address})
+        return StaffSession(Staff(username, account.display_name, account.role), token, csrf, expires)
+
+    async def session(self, token: str) -> StaffSession | None:
+        """The live session of a token (not revoked, not expired, account still active)."""
+        if not token or len(token) > 200:
+            return None
+        async with self.db.read() as conn:
+            row = (await conn.execute(
+                sa.select(staff_sessions, staff_accounts.c.display_name, staff_accounts.c.role, staff_accounts.c.active)
+                .join(staff_accounts, staff_accounts.c.username == staff_sessions.c.username)
+                .where(staff_sessions.c.token_hash == _hash(token)))).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= self.clock() or not row.active:
+            return None
+        return StaffSession(Staff(row.username, row.display_name, row.role), token, row.csrf_token, row.expires_at)
+
+    async def sign_out(self, session: StaffSession) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(staff_sessions.update().where(staff_sessions.c.token_hash == _hash(session.token))
+                               .values(revoked_at=self.clock()))
+            await self.audit.record(conn, actor=session.staff.username, action="staff.sign_out", target_type="staff",
+                                    target_id=session.staff.username)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,28 @@
+"""Fixtures of the console tests: the production app with staff accounts of every role."""
+
+from __future__ import annotations
+
+import pytest
+
+from server import create_app
+
+PASSWORD = "console-pass-2026"
+STAFF = {"li.editor": ("李编辑", "editor"), "zhao.reviewer": ("赵审核", "reviewer"),
+         "qian.reviewer": ("钱审核", "reviewer"), "sun.approver": ("孙审批", "approver"),
+         "wang.admin": ("王管理", "admin")}
+
+
+@pytest.fixture
+def app(test_settings):
+    return create_app(test_settings.with_overrides(assistant=False))
+
+
+async def add_staff(app) -> None:  # type: ignore[no-untyped-def]
+    for username, (name, role) in STAFF.items():
+        await app.ctx.staff_accounts.create("test", username, name, role, PASSWORD)
+
+
+async def bearer(http, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    answer = await http.post("/api/v1/staff/sessions", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}

@@ -25,7 +25,7 @@ from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, 
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
 from assistant.search_eval import evaluate, format_report, load_queries
-from console import policy_api, staff_api
+from console import policy_api, policy_pages, staff_api, web
 from console.accounts import AccountError, StaffAccounts
 from console.roles import ROLES
 from intents.classifier import IntentClassifier, load_examples
@@ -275,6 +275,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(wechat_callback.bp)
     app.blueprint(staff_api.bp)
     app.blueprint(policy_api.bp)
+    web.install(app, [policy_pages.bp])
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:

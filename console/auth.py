@@ -44,11 +44,11 @@ async def staff_session(request: Request) -> StaffSession:
 async def staff_member(request: Request, permission: str) -> StaffSession:
     """The signed-in staff member's session, if their role has ``permission``; 401 or 403 otherwise."""
     session = await staff_session(request)
+    request.ctx.staff_session = session  # an error page still shows who is signed in
     if not session.staff.can(permission):
         raise ApiError(403, "permission_denied",
                        f"您的角色（{ROLE_NAMES.get(session.staff.role, session.staff.role)}）不能进行此操作",
                        details={"needs": permission})
-    request.ctx.staff_session = session
     return session
 
 

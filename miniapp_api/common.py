@@ -61,6 +61,12 @@ class JsonErrorHandler(ErrorHandler):
             status, code, message, details = 500, "internal_error", "服务内部错误，请稍后再试", None
         if status >= 500 and not isinstance(exception, ApiError):  # ours (503s) are deliberate
             log.error("unhandled error on %s %s", request.method, request.path, exc_info=exception)
+        pages = getattr(request.app.ctx, "html_errors", {})  # the console shows errors as pages
+        prefix = next((p for p in pages if request.path == p or request.path.startswith(p + "/")), None)
+        if prefix is not None:
+            response = pages[prefix](request, status, code, message, details)
+            response.headers["X-Request-ID"] = _request_id(request)
+            return response
         response = json(error_body(code, message, details), status=status)
         response.headers["X-Request-ID"] = _request_id(request)
         if isinstance(exception, ApiError):

@@ -230,6 +230,13 @@ class PolicyGraph:
             shared[also[0]] = also[1]
         return shared
 
+    async def parse_condition(self, condition: dict[str, Any]) -> Node:
+        """A stored condition tree (a draft's too) parsed against today's catalogue, parameters
+        and shared conditions, for showing it in words."""
+        parameters = await self.parameters()
+        async with self.db.read() as conn:
+            return parse(condition, self.catalogue, parameters, await self._shared_conditions(conn, None))
+
     async def published_items(self, day: date) -> dict[str, tuple[NodeVersion, Node]]:
         """Published policy items in force on ``day``, with their parsed conditions."""
         parameters = await self.parameters()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from server import create_app
@@ -26,3 +28,18 @@ async def bearer(http, username: str) -> dict[str, str]:  # type: ignore[no-unty
     answer = await http.post("/api/v1/staff/sessions", json={"username": username, "password": PASSWORD})
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+async def sign_in_page(http, username: str) -> str:  # type: ignore[no-untyped-def]
+    """Sign in through the console's form (the client keeps the cookie); returns the CSRF token
+    the signed-in pages carry."""
+    form = await http.get("/console/login")
+    login_csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = await http.post("/console/login", data={"username": username, "password": PASSWORD,
+                                                     "csrf_token": login_csrf, "next": "/console/"})
+    assert answer.status_code == 303, answer.text
+    return csrf_of((await http.get("/console/")).text)
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)

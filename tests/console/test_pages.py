@@ -1,0 +1,104 @@
+"""The console's pages over real HTTP: signing in, CSRF on every form, roles on every page,
+escaping of whatever staff type, and stale edits shown as conflicts that overwrite nothing."""
+
+from __future__ import annotations
+
+import re
+
+from tests.console.conftest import PASSWORD, add_staff, csrf_of, sign_in_page
+from tests.miniapp_api.conftest import serve
+
+ITEM_FORM = {"kind": "item", "node_id": "item:cd-test-award", "name": "测试奖励", "is_new": "1",
+             "data.category": "奖补", "data.delivery": "申报", "data.benefit": "奖励 10 万元",
+             "condition": '{"all": [{"fact": "invention_patents", "op": ">=", "value": 1, "clause": "第五条"}]}'}
+
+
+async def test_signing_in_sets_a_strict_httponly_cookie_and_signing_out_ends_it(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        first = await http.get("/console/policy/", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/console/login?next=/console/policy/"
+        no_token = await http.post("/console/login", data={"username": "li.editor", "password": PASSWORD})
+        assert no_token.status_code == 403 and "页面已过期" in no_token.text
+        csrf = await sign_in_page(http, "li.editor")
+        home = await http.get("/console/")
+        assert "李编辑（编辑）" in home.text and "人员管理" not in home.text  # the menu follows the role
+        signed_out = await http.post("/console/logout", data={"csrf_token": csrf})
+        assert signed_out.status_code == 303
+        assert (await http.get("/console/", follow_redirects=False)).status_code == 303
+
+
+async def test_the_session_cookie_is_httponly_and_samesite_strict(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        form = await http.get("/console/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        answer = await http.post("/console/login", data={"username": "li.editor", "password": PASSWORD,
+                                                         "csrf_token": token})
+        set_cookie = [h for h in answer.headers.get_list("set-cookie") if h.startswith("ryb_staff=")][0].lower()
+        assert "httponly" in set_cookie and "samesite=strict" in set_cookie and "path=/" in set_cookie
+        form = await http.get("/console/login")  # the form's token is used up by a sign-in
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        wrong = await http.post("/console/login", data={"username": "li.editor", "password": "wrong-password-1",
+                                                        "csrf_token": token})
+        assert wrong.status_code == 401 and "用户名或密码不正确" in wrong.text
+
+
+async def test_forms_without_the_csrf_token_or_from_another_role_are_refused(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        csrf = await sign_in_page(http, "li.editor")
+        forged = await http.post("/console/policy/save", data=ITEM_FORM)
+        assert forged.status_code == 403 and "页面已过期或来源不明" in forged.text
+        assert await app.ctx.policy_graph.get("item:cd-test-award") is None
+        saved = await http.post("/console/policy/save", data={**ITEM_FORM, "csrf_token": csrf})
+        assert saved.status_code == 303 and saved.headers["location"] == "/console/policy/nodes/item:cd-test-award"
+        await http.post("/console/policy/nodes/item:cd-test-award/submit", data={"csrf_token": csrf})
+        approve = await http.post("/console/policy/nodes/item:cd-test-award/approve", data={"csrf_token": csrf})
+        assert approve.status_code == 403 and "不能进行此操作" in approve.text
+        assert (await app.ctx.policy_graph.get("item:cd-test-award")).state == "in_review"
+        assert (await http.get("/console/staff")).status_code == 403
+
+
+async def test_html_typed_by_staff_is_shown_as_text_everywhere(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        csrf = await sign_in_page(http, "li.editor")
+        evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+        form = {**ITEM_FORM, "csrf_token": csrf, "name": evil, "data.benefit": evil}
+        assert (await http.post("/console/policy/save", data=form)).status_code == 303
+        for path in ("/console/policy/nodes/item:cd-test-award", "/console/policy/?kind=item",
+                     "/console/policy/nodes/item:cd-test-award/edit"):
+            page = (await http.get(path)).text
+            assert "<script>alert" not in page and "<img src=x" not in page, path
+            assert "&lt;script&gt;alert" in page, path
+
+
+async def test_a_stale_edit_is_shown_as_a_conflict_and_overwrites_nothing(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        csrf = await sign_in_page(http, "li.editor")
+        await http.post("/console/policy/save", data={**ITEM_FORM, "csrf_token": csrf})
+        edit_page = (await http.get("/console/policy/nodes/item:cd-test-award/edit")).text
+        revision = re.search(r'name="revision" value="(\d+)"', edit_page).group(1)
+        edit = {**ITEM_FORM, "csrf_token": csrf, "is_new": "", "revision": revision}
+        first = await http.post("/console/policy/save", data={**edit, "name": "第一位同事的修改"})
+        assert first.status_code == 303
+        second = await http.post("/console/policy/save", data={**edit, "name": "第二位同事的修改"})
+        assert second.status_code == 409 and "草稿已被他人修改" in second.text
+        assert 'value="第二位同事的修改"' in second.text  # what they typed is still there
+        assert (await app.ctx.policy_graph.get("item:cd-test-award")).name == "第一位同事的修改"
+        again = await http.post("/console/policy/save", data={**ITEM_FORM, "csrf_token": csrf})
+        assert again.status_code == 409 and "已被使用" in again.text  # a new node may not reuse an id
+
+
+async def test_a_bad_condition_is_shown_with_its_path_and_the_typed_form_kept(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        csrf = await sign_in_page(http, "li.editor")
+        bad = {**ITEM_FORM, "csrf_token": csrf,
+               "condition": '{"all": [{"fact": "established_on", "op": ">=", "value": 3}]}'}
+        refused = await http.post("/console/policy/save", data=bad)
+        assert refused.status_code == 422 and "all[0].op" in refused.text
+        assert 'value="测试奖励"' in refused.text
+        assert csrf_of(refused.text) == csrf

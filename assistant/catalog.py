@@ -43,6 +43,18 @@ class UpsertCounts:
         return self.created + self.updated
 
 
+class CatalogConflict(Exception):
+    """A staff edit that cannot be applied as asked; ``current_version`` is what is stored now."""
+
+    def __init__(self, code: str, message: str, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.current_version = code, current_version
+
+
+def _faq_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "question": row.question, "answer": row.answer, "items": row.item_codes, "status": row.status}
+
+
 class CatalogService:
     def __init__(self, db: Database, audit: AuditLog, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
@@ -180,6 +192,53 @@ class CatalogService:
         record = await self.get_item(item.code)
         assert record is not None
         return record
+
+    async def faq_entry(self, faq_id: str) -> tuple[FaqEntry, int] | None:
+        """One FAQ entry (retired ones too) and its version, for editing."""
+        async with self.db.read() as conn:
+            r = (await conn.execute(sa.select(faq_entries).where(faq_entries.c.id == faq_id))).first()
+        if r is None:
+            return None
+        return FaqEntry(id=r.id, question=r.question, answer=r.answer, items=r.item_codes, status=r.status), r.version
+
+    async def save_faq(self, entry: FaqEntry, *, actor: str, expected_version: int | None) -> int:
+        """Create (``expected_version`` None) or edit one FAQ entry as a staff action: refused with
+        ``CatalogConflict`` when it was changed since it was read, or when a new entry's id is taken,
+        or when it links an item that does not exist. Audited; returns the new version."""
+        async with self.db.transaction() as conn:
+            before = (await conn.execute(sa.select(faq_entries).where(faq_entries.c.id == entry.id))).first()
+            current = before.version if before else None
+            if current != expected_version:
+                raise CatalogConflict("faq_changed" if before else "faq_missing",
+                                      "该问题已被他人修改，请刷新后再改" if expected_version and before else
+                                      f"编号 {entry.id} 已被使用" if before else "该问题不存在", current)
+            known = set((await conn.execute(sa.select(service_items.c.code).where(
+                service_items.c.code.in_(entry.items)))).scalars())
+            if missing := [code for code in entry.items if code not in known]:
+                raise CatalogConflict("unknown_items", f"没有这些事项：{'、'.join(missing)}", current)
+            counts = await self.upsert_faq(conn, [entry])
+            if counts.changed:
+                await self.audit.record(conn, actor=actor, action="faq.save", target_type="faq", target_id=entry.id,
+                                        before=_faq_json(before) if before else None, after=entry.model_dump(mode="json"))
+            return (current or 0) + (1 if counts.changed else 0)
+
+    async def save_synonym(self, pair: Synonym, *, actor: str, retire: bool = False) -> None:
+        """Add or change a colloquial term's official term, or retire it (a staff action, audited)."""
+        async with self.db.transaction() as conn:
+            before = (await conn.execute(sa.select(synonyms).where(synonyms.c.colloquial == pair.colloquial))).first()
+            status = "retired" if retire else "active"
+            if before and before.official == pair.official and before.status == status:
+                return
+            values = {"official": pair.official, "status": status, "updated_at": self.clock()}
+            if before:
+                await conn.execute(synonyms.update().where(synonyms.c.colloquial == pair.colloquial).values(**values))
+            else:
+                await conn.execute(synonyms.insert().values(colloquial=pair.colloquial, **values))
+            await self._bump_kb_version(conn)
+            await self.audit.record(conn, actor=actor, action="synonym.retire" if retire else "synonym.save",
+                                    target_type="synonym", target_id=pair.colloquial,
+                                    before={"official": before.official, "status": before.status} if before else None,
+                                    after={"official": pair.official, "status": status})
 
     async def upsert_faq(self, conn: AsyncConnection, entries: Iterable[FaqEntry]) -> UpsertCounts:
         counts = UpsertCounts()

@@ -89,7 +89,8 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
                   words=await _in_words(request, latest), history=await graph.history(node_id),
                   picture=neighbourhood(shown.name, shown.kind, links), links=links, matches=matches,
                   audit=await ctx.audit.entries(target_type="policy_node", target_id=node_id, limit=20),
-                  own=latest.author == session.staff.username, KIND_NAMES=KIND_NAMES, EDGE_NAMES=EDGE_NAMES)
+                  own=latest.author == session.staff.username, KIND_NAMES=KIND_NAMES, EDGE_NAMES=EDGE_NAMES,
+                  labels={key: label.split("（")[0] for key, label, _, _ in FIELDS.get(latest.kind, [])})
 
 
 async def _in_words(request: Request, version: NodeVersion) -> dict[str, Any] | None:

@@ -46,7 +46,7 @@ def neighbourhood(center: str, center_kind: str, neighbours: Sequence[dict[str, 
     for x, y, neighbour in spots:
         colour = PALETTE.get(neighbour["node_kind"], "#555")
         label = _short(neighbour["name"], 14)
-        parts.append(f'<a href="{escape(link_prefix + quote(neighbour["id"], safe=""))}"><g>'
+        parts.append(f'<a href="{escape(link_prefix + quote(neighbour["id"], safe=":"))}"><g>'
                      f'<title>{escape(KIND_NAMES.get(neighbour["node_kind"], ""))}：{escape(neighbour["name"])}</title>'
                      f'<circle cx="{x:.0f}" cy="{y:.0f}" r="7" fill="{colour}"/>'
                      f'<text x="{x:.0f}" y="{y + 20:.0f}" font-size="12" fill="#1f2933" text-anchor="middle">'

@@ -61,13 +61,17 @@ NAV = (
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
                            trim_blocks=True, lstrip_blocks=True)
 _environment.globals.update(ROLE_NAMES=ROLE_NAMES)
-_environment.filters["urlquote"] = lambda value: quote(str(value), safe="")
+_environment.filters["urlquote"] = lambda value: quote(str(value), safe=":")  # node ids are kind:name
 
 
 CHINA = timezone(timedelta(hours=8))
 STATE_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "待发布", "published": "已发布",
                "superseded": "已被取代", "retired": "已废止", "true": "符合", "false": "不符合", "unknown": "待确认"}
 _environment.filters["state_name"] = lambda state: STATE_NAMES.get(state, state)
+ACTION_NAMES = {"policy.draft.save": "保存草稿", "policy.in_review": "提交审核", "policy.approved": "审核通过",
+                "policy.draft": "退回修改", "policy.published": "发布", "policy.retired": "废止",
+                "policy.parameter.set": "设置参数"}
+_environment.filters["action_name"] = lambda action: ACTION_NAMES.get(action, action)
 
 
 def china_time(value: datetime | str | None) -> str:

@@ -6,30 +6,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date
 
-from tests.console.conftest import add_staff, bearer
+from tests.console.conftest import TRUE_FIRM, UNKNOWN_FIRM, add_staff, bearer, load_firms
 from tests.miniapp_api.conftest import serve
 
 ITEM = "/api/v1/staff/policy/nodes/item:cd-patent-grant"
-TRUE_FIRM, UNKNOWN_FIRM, FALSE_FIRM = "91510100MA0000001A", "91510100MA0000002B", "91440100MA0000003C"
 CONDITION = {"all": [
     {"fact": "registered_district", "op": "under", "value": ["510100"], "clause": "第二条"},
     {"fact": "invention_patents", "op": ">=", "value": 1, "clause": "第五条"},
 ]}
 DRAFT = {"kind": "item", "name": "发明专利授权资助", "condition": CONDITION,
          "data": {"category": "奖补", "delivery": "免申即享", "benefit": "每件发明专利资助3000元"}}
-
-
-async def load_firms(app) -> None:  # type: ignore[no-untyped-def]
-    facts, catalogue = app.ctx.enterprise_facts, app.ctx.fact_catalogue
-    rows = {TRUE_FIRM: {"registered_district": "510107", "invention_patents": 2.0},
-            UNKNOWN_FIRM: {"registered_district": "510108"},
-            FALSE_FIRM: {"registered_district": "440115", "invention_patents": 5.0}}
-    async with app.ctx.db.transaction() as conn:
-        for uscc, values in rows.items():
-            for key, value in values.items():
-                await facts.store(conn, uscc, key, value, date(2026, 11, 1), "法人库", catalogue[key].authoritative)
 
 
 async def until_matched(http, headers, expected: int) -> dict:  # type: ignore[no-untyped-def]

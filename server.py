@@ -256,6 +256,9 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.ctx.readiness = Readiness()
     app.ctx.rate_limits = RateLimits(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst,
                                      settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+    # sanic-ext would add a HEAD route per GET route one at a time, re-finalising the router each
+    # time (about a second per start); no client of ours sends HEAD
+    app.config.HTTP_AUTO_HEAD = False
     app.config.CORS_ORIGINS = settings.cors_origins  # sanic-ext answers preflights and adds the headers
     app.config.CORS_EXPOSE_HEADERS = "X-Request-ID, ETag, Retry-After"
     # app.ext sets sanic-ext up from app.config: only once the configuration above is complete

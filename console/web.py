@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, html, redirect
+from sanic_ext import openapi
 
 from console.accounts import AccountError
 from console.auth import clear_session_cookie, set_session_cookie, staff_member, staff_session
@@ -230,9 +231,9 @@ async def staff_update(request: Request, username: str) -> HTTPResponse:
 
 
 def install(app: Sanic, areas: list[Blueprint]) -> None:
-    """The console's blueprints, its static files, and its errors as pages."""
-    app.blueprint(bp)
-    for area in areas:
-        app.blueprint(area)
+    """The console's blueprints (each area's pages), its static files, and its errors as pages."""
+    for blueprint in (bp, *areas):
+        app.blueprint(blueprint)
+        openapi.exclude(bp=blueprint)  # pages, not API operations: kept out of the API document
     app.static("/console/static", STATIC, name="console_static")
     app.ctx.html_errors = {"/console": error_page}

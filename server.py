@@ -18,14 +18,23 @@ from pathlib import Path
 
 from sanic import Sanic
 
+from assistant.analytics import Analytics
 from assistant.catalog import CatalogService
-from assistant.demands import DemandService
+from assistant.demands import DemandDesk, DemandService
 from assistant.dialogue import DialogueManager
 from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, load_conversations
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
 from assistant.search_eval import evaluate, format_report, load_queries
-from console import policy_api, policy_pages, staff_api, web
+from console import (
+    analytics_pages,
+    operations_pages,
+    policy_api,
+    policy_pages,
+    staff_api,
+    web,
+    workbench_pages,
+)
 from console.accounts import AccountError, StaffAccounts
 from console.roles import ROLES
 from intents.classifier import IntentClassifier, load_examples
@@ -198,14 +207,14 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
     ctx.applications = ApplicationService(
         ctx.db, ctx.outbox, ctx.catalog, ctx.drafts, PreReview(ctx.base_library, regions),
         subscribe_template=settings.subscribe_template_application_status, senders=ctx.wechat_senders)
-    ctx.evaluations = Evaluations(ctx.db)
+    ctx.evaluations = Evaluations(ctx.db, audit=ctx.audit)
     ctx.messages = MessageCentre(ctx.db)
     ctx.subscriptions = Subscriptions(ctx.db)
     if settings.approval_url:
         ctx.approval = HttpApprovalBackend(settings.approval_url, settings.approval_secret,
                                            timeout_seconds=settings.approval_timeout_seconds)
     else:
-        ctx.approval = Workbench(ctx.db, ctx.applications)
+        ctx.approval = Workbench(ctx.db, ctx.applications, ctx.audit)
     ctx.workbench = ctx.approval if isinstance(ctx.approval, Workbench) else None
     return {HANDOFF: handoff_handler(ctx.applications, ctx.approval)}
 
@@ -278,7 +287,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(wechat_callback.bp)
     app.blueprint(staff_api.bp)
     app.blueprint(policy_api.bp)
-    web.install(app, [policy_pages.bp])
+    web.install(app, [policy_pages.bp, workbench_pages.bp, operations_pages.bp, analytics_pages.bp])
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -294,6 +303,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.audit = audit
         app.ctx.outbox = outbox
         app.ctx.catalog = CatalogService(db, audit)
+        app.ctx.demand_desk = DemandDesk(db, audit)
+        app.ctx.analytics = Analytics(db)
         # CPU work (embedding, index search) runs here, never on the event loop
         app.ctx.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ryb-cpu")
         app.ctx.search = build_search(settings, app.ctx.catalog, app.ctx.executor, app.ctx.readiness)

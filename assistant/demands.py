@@ -1,5 +1,7 @@
-"""12345 demand intake (诉求受理): a complaint, suggestion or request for help becomes a ticket with
-a number, a routed level-1 category, the district, a short summary and the (masked) text."""
+"""12345 demand tickets (诉求工单): intake, where a complaint, suggestion or request for help becomes
+a ticket with a number, a routed level-1 category, the district, a short summary and the (masked)
+text (``DemandService``); and the staff desk that lists tickets and moves each one along
+received → assigned → replied → closed, one step at a time, audited (``DemandDesk``)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from intents.demand_router import DemandRouter
+from intents.demand_router import DemandRouter, Route
 from intents.slots import RegionTable
 from logs import mask_personal_data
+from store.audit import AuditLog
 from store.database import Database
 from store.tables import demand_tickets, utcnow
 
 STATUS_TEXT = {"received": "已受理，等待分派", "assigned": "已转交承办部门", "replied": "承办部门已答复", "closed": "已办结"}
+FLOW = ("received", "assigned", "replied", "closed")  # the only order a ticket may move in
+MAX_NOTE = 500
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,21 @@ class DemandService:
         self.router = router
         self.regions = regions
 
-    async def create(self, session_key: str, channel: str, text: str, *, contact_consent: bool = False,
-                     route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+    def _prepare(self, text: str, route: Route | None) -> tuple[Route, str | None, str, str]:
         route = route or self.router.route(text)
         district = self.regions.find(text)
         masked = mask_personal_data(text)
-        summary = masked.replace("\n", " ")[:60]
+        return route, district.name if district else None, masked, masked.replace("\n", " ")[:60]
+
+    def draft(self, session_key: str, text: str, *, route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+        """The ticket ``create`` would register, without a number and without storing anything (the
+        console's hit testing shows it)."""
+        route, district, _, summary = self._prepare(text, route)
+        return DemandTicket("", route.category, district, summary, "received", utcnow(), session_key)
+
+    async def create(self, session_key: str, channel: str, text: str, *, contact_consent: bool = False,
+                     route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+        route, district, masked, summary = self._prepare(text, route)
         now = utcnow()
         for _ in range(5):  # numbers are random within the day; retry on the rare collision
             number = f"12345{now:%y%m%d}{random.randrange(10**6):06d}"
@@ -60,15 +74,14 @@ class DemandService:
                     await conn.execute(demand_tickets.insert().values(
                         number=number, created_at=now, updated_at=now, session_key=session_key, channel=channel,
                         category=route.category, category_confidence=route.confidence,
-                        district=district.name if district else None, summary=summary, text=masked[:2000],
+                        district=district, summary=summary, text=masked[:2000],
                         contact_consent=contact_consent, status="received"))
                 break
             except IntegrityError:
                 continue
         else:
             raise RuntimeError("could not allocate a ticket number")
-        return DemandTicket(number, route.category, district.name if district else None, summary, "received", now,
-                            session_key)
+        return DemandTicket(number, route.category, district, summary, "received", now, session_key)
 
     async def get(self, number: str) -> DemandTicket | None:
         async with self.db.read() as conn:
@@ -77,3 +90,79 @@ class DemandService:
             return None
         return DemandTicket(row.number, row.category, row.district, row.summary, row.status, row.created_at,
                             row.session_key)
+
+
+class DemandError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class DemandDesk:
+    """Staff handling of tickets. Apart from ``DemandService`` because it needs neither the router
+    nor the region table (which are built with the assistant's models, and may be off)."""
+
+    def __init__(self, db: Database, audit: AuditLog | None = None) -> None:
+        self.db = db
+        self.audit = audit or AuditLog(db)
+
+    async def tickets(self, *, category: str | None = None, status: str | None = None, offset: int = 0,
+                      limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """One page of tickets, newest first, and how many match. No session key: it names the user."""
+        conditions = []
+        if category:
+            conditions.append(demand_tickets.c.category == category)
+        if status:
+            conditions.append(demand_tickets.c.status == status)
+        columns = [demand_tickets.c[name] for name in ("number", "created_at", "updated_at", "channel", "category",
+                                                       "district", "summary", "text", "status")]
+        async with self.db.read() as conn:
+            total = (await conn.execute(sa.select(sa.func.count()).select_from(demand_tickets)
+                                        .where(*conditions))).scalar()
+            rows = await conn.execute(sa.select(*columns).where(*conditions)
+                                      .order_by(demand_tickets.c.created_at.desc(), demand_tickets.c.number.desc())
+                                      .offset(max(offset, 0)).limit(min(max(limit, 1), 200)))
+            items = [{**row._mapping, "status_text": STATUS_TEXT.get(row.status, row.status),
+                      "next": next_status(row.status)} for row in rows]
+        return items, int(total or 0)
+
+    async def categories(self) -> list[str]:
+        """The categories tickets have been routed to, for the filter."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(demand_tickets.c.category).distinct()
+                                      .order_by(demand_tickets.c.category).limit(200))
+            return [row.category for row in rows]
+
+    async def advance(self, number: str, status: str, note: str, actor: str) -> DemandTicket:
+        """Move a ticket to ``status``, which must be the next one in ``FLOW``: a ticket is never
+        sent back, nor a step skipped (a reply is not closed before it was given)."""
+        if status not in FLOW:
+            raise DemandError(400, "unknown_status", "未知的工单状态")
+        note = note.strip()
+        if len(note) > MAX_NOTE:
+            raise DemandError(422, "note_too_long", f"处理说明不能超过 {MAX_NOTE} 字")
+        async with self.db.transaction() as conn:
+            row = (await conn.execute(sa.select(demand_tickets).where(demand_tickets.c.number == number)
+                                      .with_for_update())).first()
+            if row is None:
+                raise DemandError(404, "ticket_not_found", f"没有工单 {number}")
+            if next_status(row.status) != status:
+                raise DemandError(409, "wrong_transition",
+                                  f"工单当前为“{STATUS_TEXT.get(row.status, row.status)}”，"
+                                  + (f"下一步只能是“{STATUS_TEXT[next_status(row.status) or '']}”"
+                                     if next_status(row.status) else "已办结，不能再改"))
+            now = utcnow()
+            await conn.execute(demand_tickets.update().where(demand_tickets.c.number == number,
+                                                             demand_tickets.c.status == row.status)
+                               .values(status=status, updated_at=now))
+            await self.audit.record(conn, actor=actor, action="demand.advance", target_type="demand_ticket",
+                                    target_id=number, before={"status": row.status}, after={"status": status},
+                                    details={"note": note} if note else None)
+        return DemandTicket(row.number, row.category, row.district, row.summary, status, row.created_at,
+                            row.session_key)
+
+
+def next_status(status: str) -> str | None:
+    index = FLOW.index(status) if status in FLOW else len(FLOW) - 1
+    return FLOW[index + 1] if index + 1 < len(FLOW) else None

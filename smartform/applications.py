@@ -133,29 +133,37 @@ class ApplicationService:
                             at: datetime | None = None) -> bool | None:
         """A status reported for an application. None: no such application; False: this event was
         already recorded; True: recorded, timeline and user told."""
+        async with self.db.transaction() as conn:
+            return await self.record_status_on(conn, number, status, event_id=event_id, note=note, source=source,
+                                               at=at)
+
+    async def record_status_on(self, conn: AsyncConnection, number: str, status: str, *, event_id: str,
+                               note: str | None, source: str, at: datetime | None = None) -> bool | None:
+        """``record_status`` in the caller's transaction, so that a caller who checks the current
+        status first (the workbench) changes it under the same lock and audits it in the same commit."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         at = at or utcnow()
-        async with self.db.transaction() as conn:
-            row = (await conn.execute(sa.select(applications.c.user_id, applications.c.item_name, applications.c.status)
-                                      .where(applications.c.number == number).with_for_update())).first()
-            if row is None:
-                return None
-            seen = (await conn.execute(sa.select(application_events.c.id)
-                                       .where(application_events.c.event_id == event_id[:64]))).first()
-            if seen:
-                return False
-            await self._add_event(conn, number, event_id, status, note, at, source)
-            await conn.execute(applications.update().where(applications.c.number == number)
-                               .values(status=status, updated_at=utcnow()))
-            await self._tell_user(conn, row.user_id, number, row.item_name, status, note)
+        row = (await conn.execute(sa.select(applications.c.user_id, applications.c.item_name, applications.c.status)
+                                  .where(applications.c.number == number).with_for_update())).first()
+        if row is None:
+            return None
+        seen = (await conn.execute(sa.select(application_events.c.id)
+                                   .where(application_events.c.event_id == event_id[:64]))).first()
+        if seen:
+            return False
+        await self._add_event(conn, number, event_id, status, note, at, source)
+        await conn.execute(applications.update().where(applications.c.number == number)
+                           .values(status=status, updated_at=utcnow()))
+        await self._tell_user(conn, row.user_id, number, row.item_name, status, note)
         return True
 
     @staticmethod
     async def _add_event(conn: AsyncConnection, number: str, event_id: str, status: str, note: str | None,
                          at: datetime, source: str) -> None:
         await conn.execute(application_events.insert().values(
-            number=number, event_id=event_id[:64], status=status, note=(note or "")[:500] or None, at=at, source=source))
+            number=number, event_id=event_id[:64], status=status, note=(note or "")[:500] or None, at=at,
+            source=source[:32]))  # the column's width: a long staff name must not fail the change
 
     async def _tell_user(self, conn: AsyncConnection, user_id: str, number: str, item_name: str, status: str,
                          note: str | None) -> None:

@@ -5,7 +5,9 @@
   the application, is delivered; 429 comes back later; other 4xx are refused for good
   (dead-lettered for staff); 5xx, timeouts and refused connections are retried with backoff by
   the outbox.
-- ``Workbench``: the embedded default, a queue that staff work through in the console.
+- ``Workbench``: the embedded default, a queue that staff work through in the console (审批工作台):
+  accept (受理), ask for supplements (补正), approve (审批通过) or reject (不予受理 / 不予批准), each
+  only from the statuses that allow it, audited, and told to the citizen like any status report.
 
 Status reports come back signed the same way (``verify_signature``) to ``/api/v1/approval/callback``.
 """
@@ -17,16 +19,18 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from smartform.applications import ApplicationService
+from smartform.applications import STATUSES, ApplicationService
+from store.audit import AuditLog
 from store.database import Database
 from store.outbox import OutboxJob, PermanentFailure, RetryLater
-from store.tables import approval_queue, utcnow
+from store.tables import application_events, applications, approval_queue, users, utcnow
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -69,12 +73,55 @@ class HttpApprovalBackend:
         raise RuntimeError(f"the approval back end answered HTTP {response.status_code}")
 
 
+@dataclass(frozen=True)
+class WorkbenchAction:
+    """What a staff member may do to an application in the workbench, and from which statuses."""
+
+    status: str  # the status it records, one ApplicationService knows
+    label: str
+    needs_reason: bool
+    allowed_from: frozenset[str]
+
+
+# the embedded workbench's own flow; ``in_review`` is only ever reported by an external back end,
+# but an application in it may be worked on like an accepted one
+ACTIONS: dict[str, WorkbenchAction] = {
+    "accept": WorkbenchAction("accepted", "受理", False, frozenset({"submitted", "supplement_requested"})),
+    "supplement": WorkbenchAction("supplement_requested", "要求补正", True,
+                                  frozenset({"submitted", "accepted", "in_review"})),
+    "approve": WorkbenchAction("approved", "审批通过（办结）", False, frozenset({"accepted", "in_review"})),
+    "reject": WorkbenchAction("rejected", "不予受理 / 不予批准", True,
+                              frozenset({"submitted", "supplement_requested", "accepted", "in_review"})),
+}
+# decided: nothing is left for the workbench to do (the citizen may still rate it)
+DECIDED = frozenset({"approved", "rejected", "certificate_issued"})
+NOT_YET_ACCEPTED = frozenset({"submitted", "supplement_requested"})
+MAX_REASON = 400  # the timeline note holds 500, and a rejection is prefixed with what it was
+
+
+class WorkbenchError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def applicant(row: Any) -> str:
+    """Who applied, as staff lists show it: the masked name and ID number of the bound user (the
+    table keeps only masked forms), the enterprise they act for; never the user id."""
+    parts = [p for p in (row.name_masked, row.id_number_masked) if p]
+    if row.uscc:
+        parts.append(f"代{row.uscc}")
+    return " ".join(parts) or "未实名用户"
+
+
 class Workbench:
     """The embedded approval back end: applications wait in ``approval_queue`` for staff."""
 
-    def __init__(self, db: Database, applications: ApplicationService) -> None:
+    def __init__(self, db: Database, applications: ApplicationService, audit: AuditLog | None = None) -> None:
         self.db = db
         self.applications = applications
+        self.audit = audit or AuditLog(db)
 
     async def deliver(self, payload: dict[str, Any], key: str) -> None:
         async with self.db.transaction() as conn:
@@ -86,8 +133,83 @@ class Workbench:
     async def waiting(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(approval_queue).where(~approval_queue.c.status.in_(
-                ["rejected", "certificate_issued"])).order_by(approval_queue.c.received_at).limit(limit))
+                sorted(DECIDED))).order_by(approval_queue.c.received_at).limit(limit))
             return [dict(row._mapping) for row in rows]
+
+    async def queue(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The applications still to be worked on, oldest first, with what a list shows of them."""
+        query = (sa.select(applications.c.number, applications.c.item_code, applications.c.item_name,
+                           applications.c.status, applications.c.submitted_at, applications.c.updated_at,
+                           approval_queue.c.received_at, users.c.name_masked, users.c.id_number_masked, users.c.uscc)
+                 .select_from(approval_queue.join(applications, applications.c.number == approval_queue.c.number)
+                              .outerjoin(users, users.c.id == applications.c.user_id))
+                 .where(~applications.c.status.in_(sorted(DECIDED)))
+                 .order_by(applications.c.submitted_at, applications.c.number).limit(limit))
+        async with self.db.read() as conn:
+            rows = list(await conn.execute(query))
+        return [{"number": r.number, "item_code": r.item_code, "item_name": r.item_name, "status": r.status,
+                 "status_text": STATUSES[r.status], "submitted_at": r.submitted_at, "updated_at": r.updated_at,
+                 "received_at": r.received_at, "applicant": applicant(r)} for r in rows]
+
+    async def case(self, number: str) -> dict[str, Any] | None:
+        """One application as the approver opens it: form data, attachments, timeline, and the
+        actions its status allows. None if the workbench never received it."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(
+                sa.select(applications, users.c.name_masked, users.c.id_number_masked, users.c.uscc)
+                .select_from(approval_queue.join(applications, applications.c.number == approval_queue.c.number)
+                             .outerjoin(users, users.c.id == applications.c.user_id))
+                .where(approval_queue.c.number == number))).first()
+            if row is None:
+                return None
+            events = await conn.execute(sa.select(application_events).where(application_events.c.number == number)
+                                        .order_by(application_events.c.at, application_events.c.id))
+            timeline = [{"status": e.status, "status_text": STATUSES[e.status], "note": e.note, "at": e.at,
+                         "by": _by(e.source)} for e in events]
+        return {"number": row.number, "item_code": row.item_code, "item_name": row.item_name,
+                "item_version": row.item_version, "form_version": row.form_version, "status": row.status,
+                "status_text": STATUSES[row.status], "submitted_at": row.submitted_at, "data": row.data,
+                "attachments": row.attachments, "applicant": applicant(row), "timeline": timeline,
+                "actions": [name for name, action in ACTIONS.items() if row.status in action.allowed_from]}
+
+    async def act(self, number: str, action: str, reason: str, actor: str) -> str:
+        """A staff decision on an application; returns the status recorded. The current status is
+        read and changed under one lock, so two approvers clicking at once decide it once."""
+        chosen = ACTIONS.get(action)
+        if chosen is None:
+            raise WorkbenchError(400, "unknown_action", "未知的审批操作")
+        reason = " ".join(reason.split())
+        if chosen.needs_reason and not reason:
+            raise WorkbenchError(422, "reason_required", f"{chosen.label}须填写原因")
+        if len(reason) > MAX_REASON:
+            raise WorkbenchError(422, "reason_too_long", f"原因不能超过 {MAX_REASON} 字")
+        async with self.db.transaction() as conn:
+            row = (await conn.execute(sa.select(applications.c.status).select_from(
+                approval_queue.join(applications, applications.c.number == approval_queue.c.number))
+                .where(approval_queue.c.number == number).with_for_update(of=applications))).first()
+            if row is None:
+                raise WorkbenchError(404, "application_not_found", f"工作台中没有申请 {number}")
+            current = row.status
+            if current in DECIDED:
+                raise WorkbenchError(409, "already_decided",
+                                     f"该申请已{STATUSES[current]}，不能再{chosen.label}")
+            if current not in chosen.allowed_from:
+                raise WorkbenchError(409, "not_allowed_now",
+                                     f"该申请当前为“{STATUSES[current]}”，不能{chosen.label}")
+            note = reason or None
+            if action == "reject":  # one status for both: the citizen is told which it was
+                note = f"{'不予受理' if current in NOT_YET_ACCEPTED else '不予批准'}。原因：{reason}"
+            elif action == "supplement":
+                note = f"请补正：{reason}"
+            await self.applications.record_status_on(
+                conn, number, chosen.status, event_id=f"workbench:{uuid.uuid4().hex}", note=note,
+                source=f"workbench:{actor}")
+            await conn.execute(approval_queue.update().where(approval_queue.c.number == number)
+                               .values(status=chosen.status))
+            await self.audit.record(conn, actor=actor, action=f"application.{action}", target_type="application",
+                                    target_id=number, before={"status": current}, after={"status": chosen.status},
+                                    details={"note": note} if note else None)
+        return chosen.status
 
     async def decide(self, number: str, status: str, note: str | None, actor: str) -> bool:
         recorded = await self.applications.record_status(
@@ -97,6 +219,13 @@ class Workbench:
         async with self.db.transaction() as conn:
             await conn.execute(approval_queue.update().where(approval_queue.c.number == number).values(status=status))
         return True
+
+
+def _by(source: str) -> str:
+    # the timeline's source as staff read it: the citizen's own step, a colleague, or the back end
+    if source.startswith("workbench:"):
+        return source.removeprefix("workbench:")
+    return {"us": "申请人提交", "approval": "审批系统"}.get(source, source)
 
 
 def handoff_handler(applications: ApplicationService, backend: ApprovalBackend):  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
 """Good/bad evaluations (好差评) of an application or of an assistant answer, the follow-up task a
-bad rating opens for staff, and the public statistics."""
+bad rating opens for staff (差评整改) and its answer, and the public statistics."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from store.audit import AuditLog
 from store.database import Database
-from store.tables import applications, chat_turns, evaluations, followup_tasks, service_items, utcnow
+from store.tables import (
+    applications,
+    chat_turns,
+    evaluations,
+    followup_tasks,
+    service_items,
+    user_messages,
+    utcnow,
+)
 
 TAGS = ("办事便捷", "材料简单", "态度好", "办理迅速", "指引清楚", "材料繁琐", "等待太久", "态度不好", "多次跑腿", "指引不清")
 BAD = 2  # 1–2 stars
+MAX_REPLY = 1000  # the task's reply column
 
 
 class EvaluationError(Exception):
@@ -24,9 +34,10 @@ class EvaluationError(Exception):
 
 
 class Evaluations:
-    def __init__(self, db: Database, *, followup_days: float = 3) -> None:
+    def __init__(self, db: Database, *, followup_days: float = 3, audit: AuditLog | None = None) -> None:
         self.db = db
         self.followup = timedelta(days=followup_days)
+        self.audit = audit or AuditLog(db)
 
     async def submit(self, user_id: str, target_type: str, target_id: str, stars: int, tags: list[str],
                      comment: str | None) -> dict[str, Any]:
@@ -90,7 +101,39 @@ class Evaluations:
     async def open_followups(self) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(followup_tasks, evaluations.c.stars, evaluations.c.comment,
-                                                evaluations.c.target_id)
+                                                evaluations.c.target_id, evaluations.c.target_type,
+                                                evaluations.c.item_code, evaluations.c.department, evaluations.c.tags)
                                       .join(evaluations, evaluations.c.id == followup_tasks.c.evaluation_id)
                                       .where(followup_tasks.c.status == "open").order_by(followup_tasks.c.due_at))
             return [dict(row._mapping) for row in rows]
+
+    async def answer_followup(self, task_id: int, reply: str, actor: str) -> dict[str, Any]:
+        """Staff's answer to a bad rating: the task becomes answered, the rater finds the answer in
+        their message centre (好差评 asks that the rater hear what was done), and it is audited."""
+        reply = reply.strip()
+        if not reply:
+            raise EvaluationError(422, "reply_required", "请填写整改回复")
+        if len(reply) > MAX_REPLY:
+            raise EvaluationError(422, "reply_too_long", f"整改回复不能超过 {MAX_REPLY} 字")
+        now = utcnow()
+        async with self.db.transaction() as conn:
+            row = (await conn.execute(sa.select(followup_tasks.c.status, followup_tasks.c.due_at,
+                                                evaluations.c.user_id, evaluations.c.target_type,
+                                                evaluations.c.target_id)
+                                      .join(evaluations, evaluations.c.id == followup_tasks.c.evaluation_id)
+                                      .where(followup_tasks.c.id == task_id).with_for_update(of=followup_tasks))).first()
+            if row is None:
+                raise EvaluationError(404, "followup_not_found", "没有这个整改任务")
+            if row.status != "open":
+                raise EvaluationError(409, "followup_answered", "该整改任务已经回复过了")
+            await conn.execute(followup_tasks.update().where(followup_tasks.c.id == task_id)
+                               .values(status="answered", reply=reply, answered_at=now))
+            what = f"申请 {row.target_id}" if row.target_type == "application" else "智能客服的回答"
+            await conn.execute(user_messages.insert().values(
+                user_id=row.user_id, kind="evaluation", title="差评整改回复",
+                body=f"您对{what}的评价已收到整改回复：{reply}"[:1000], ref=str(task_id), created_at=now))
+            await self.audit.record(conn, actor=actor, action="followup.answer", target_type="followup_task",
+                                    target_id=str(task_id), before={"status": "open"},
+                                    after={"status": "answered", "reply": reply},
+                                    details={"overdue": row.due_at < now})
+        return {"id": task_id, "status": "answered", "answered_at": now.isoformat()}

@@ -23,15 +23,19 @@ from assistant.catalog import CatalogService
 from assistant.demands import DemandDesk, DemandService
 from assistant.dialogue import DialogueManager
 from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, load_conversations
+from assistant.guide_drafts import GuideDrafts
 from assistant.importers import ImportReport, import_catalog
 from assistant.search import SearchService
 from assistant.search_eval import evaluate, format_report, load_queries
 from console import (
     analytics_pages,
+    guide_pages,
+    hit_test_pages,
     operations_pages,
     policy_api,
     policy_pages,
     staff_api,
+    unanswered_pages,
     web,
     workbench_pages,
 )
@@ -287,7 +291,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(wechat_callback.bp)
     app.blueprint(staff_api.bp)
     app.blueprint(policy_api.bp)
-    web.install(app, [policy_pages.bp, workbench_pages.bp, operations_pages.bp, analytics_pages.bp])
+    web.install(app, [guide_pages.bp, policy_pages.bp, hit_test_pages.bp, unanswered_pages.bp, workbench_pages.bp,
+                      operations_pages.bp, analytics_pages.bp])
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:
@@ -303,6 +308,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         app.ctx.audit = audit
         app.ctx.outbox = outbox
         app.ctx.catalog = CatalogService(db, audit)
+        app.ctx.guide_drafts = GuideDrafts(db, audit, app.ctx.catalog)
         app.ctx.demand_desk = DemandDesk(db, audit)
         app.ctx.analytics = Analytics(db)
         # CPU work (embedding, index search) runs here, never on the event loop

@@ -21,6 +21,7 @@ from store.database import Database
 from store.tables import faq_entries, item_versions, kb_meta, service_items, synonyms, utcnow
 
 KB_VERSION = "kb_version"
+ANY_VERSION = -1  # save_item without a version check (importers, scripts)
 
 
 @dataclass(frozen=True)
@@ -180,11 +181,22 @@ class CatalogService:
             await self._bump_kb_version(conn)
         return counts
 
-    async def save_item(self, item: ServiceItem, *, actor: str, source: str = "console") -> ItemRecord:
-        """Create or edit one item (a staff action): audited with before and after."""
+    async def save_item(self, item: ServiceItem, *, actor: str, source: str = "console",
+                        expected_version: int | None = ANY_VERSION) -> ItemRecord:
+        """Create or edit one item (a staff action): audited with before and after. With
+        ``expected_version`` (None: the item must not exist yet) it is refused with
+        ``CatalogConflict`` when the stored version differs, checked in the same transaction as
+        the write so that nobody's publication slips in between."""
         async with self.db.transaction() as conn:
-            before = (await conn.execute(
-                sa.select(service_items.c.document).where(service_items.c.code == item.code))).scalar()
+            stored = (await conn.execute(
+                sa.select(service_items.c.document, service_items.c.version)
+                .where(service_items.c.code == item.code))).first()
+            before = stored.document if stored else None
+            current = stored.version if stored else None
+            if expected_version != ANY_VERSION and current != expected_version:
+                raise CatalogConflict("item_changed" if stored else "item_missing",
+                                      f"事项 {item.code} 已有第 {current} 版" if stored else f"事项 {item.code} 已不存在",
+                                      current)
             counts = await self.upsert_items(conn, [item], source=source, actor=actor)
             if counts.changed:
                 await self.audit.record(conn, actor=actor, action="item.save", target_type="service_item",

@@ -25,7 +25,7 @@ from assistant.catalog import CatalogService, ItemRecord
 from assistant.demands import DemandService
 from assistant.reply import Card, Reply, Source
 from assistant.search import SearchResult, SearchService
-from intents.classifier import IntentClassifier
+from intents.classifier import IntentClassifier, IntentDecision
 from intents.slots import ASPECT_PATTERNS, RegionTable, extract_slots, find_aspect
 from logs import mask_personal_data
 from retrieval.lexical import normalize_text
@@ -63,6 +63,15 @@ class DialogueState:
 class Turn:
     turn_id: int
     reply: Reply
+
+
+@dataclass
+class DryRun:
+    """What the assistant would answer to a first message, and how it classified it (for the
+    console's hit testing); ``decision`` is None when the message never reached the classifier."""
+
+    reply: Reply
+    decision: IntentDecision | None
 
 
 class FaqMatcher:
@@ -140,8 +149,20 @@ class DialogueManager:
         turn_id = await self._log(session_key, channel, text, reply, (time.perf_counter() - started) * 1000)
         return Turn(turn_id, reply)
 
+    async def dry_run(self, text: str) -> DryRun:
+        """The reply a citizen starting a new conversation with ``text`` would get, through the very
+        same answering path, but stored nowhere: no session is read or written, no turn is logged,
+        no 12345 ticket is registered (the reply shows the ticket without a number), and the search
+        is not logged either."""
+        text = (text or "").strip()[:MAX_TEXT]
+        decisions: list[IntentDecision] = []
+        reply = await self._respond("console:dry-run", "console", text, DialogueState(), None,
+                                    dry_run=True, decisions=decisions)
+        return DryRun(reply, decisions[0] if decisions else None)
+
     async def _respond(self, session_key: str, channel: str, text: str, state: DialogueState,
-                       owner: str | None = None) -> Reply:
+                       owner: str | None = None, *, dry_run: bool = False,
+                       decisions: list[IntentDecision] | None = None) -> Reply:
         norm = normalize_text(text)
         if not norm:
             return Reply(self.renderer.text("empty.j2"), intent="greeting", confidence=1.0, no_answer=True)
@@ -159,6 +180,8 @@ class DialogueManager:
 
         loop = asyncio.get_running_loop()
         decision = await loop.run_in_executor(self.search.executor, self.intents.classify, text)
+        if decisions is not None:
+            decisions.append(decision)
         intent = decision.intent
         if intent == "human":
             return Reply(self.renderer.text("human.j2"), intent="human", confidence=decision.confidence,
@@ -170,10 +193,11 @@ class DialogueManager:
         if intent == "progress" and (slots.ticket_numbers or slots.application_numbers or not slots.aspect):
             return await self._progress(slots, decision.confidence, owner)
         if intent == "demand":
-            ticket = await self.demands.create(session_key, channel, text)
+            ticket = (self.demands.draft(session_key, text) if dry_run
+                      else await self.demands.create(session_key, channel, text))
             return Reply(self.renderer.text("demand_created.j2", ticket=ticket), intent="demand",
                          confidence=decision.confidence, no_answer=True,
-                         quick_replies=[f"查询工单{ticket.number}"])
+                         quick_replies=[f"查询工单{ticket.number}"] if ticket.number else [])
         if self.policies is not None and (intent == "policy" or state.policy):
             reply = await self._policy(text, state, owner, decision.confidence)
             if reply is not None:

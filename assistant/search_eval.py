@@ -1,5 +1,7 @@
-"""Batch hit testing of the search (``rongyiban eval-search``): Recall@1/5/10 and MRR of the fused
-search and, in the same run, of each method alone as baselines, plus the misses.
+"""Batch hit testing of the search (``rongyiban eval-search`` and the console's 批量命中测试):
+Recall@1/3/5/10 and MRR of the fused search and, in the same run, of each method alone as
+baselines, plus the misses and, for queries that expect nothing, how often the search said it had
+no good match.
 
 A query file is JSON lines of ``{"query": "...", "expected": ["item code, name or alias", ...]}``.
 A result is a hit when an expected string equals its code, or equals or is contained in its name
@@ -23,16 +25,29 @@ class EvalQuery:
 
 
 def load_queries(path: Path) -> list[EvalQuery]:
-    queries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    queries, problems = parse_queries(path.read_text(encoding="utf-8").splitlines())
+    if problems:
+        number, message = problems[0]
+        raise ValueError(f"{path.name}:{number}: {message}")
+    return queries
+
+
+def parse_queries(lines: list[str]) -> tuple[list[EvalQuery], list[tuple[int, str]]]:
+    """The queries of a file's lines, and each bad line as (line number, what is wrong with it)."""
+    queries, problems = [], []
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
+            if not isinstance(record["expected"], list):
+                raise TypeError("expected must be a list")
+            if not str(record["query"]).strip():
+                raise TypeError("query is empty")
             queries.append(EvalQuery(str(record["query"]), tuple(str(e) for e in record["expected"])))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path.name}:{number}: expected {{\"query\", \"expected\": [...]}} ({exc})") from None
-    return queries
+            problems.append((number, f"expected {{\"query\", \"expected\": [...]}} ({exc})"))
+    return queries, problems
 
 
 def is_hit(expected: tuple[str, ...], item: IndexedItem) -> bool:
@@ -44,6 +59,8 @@ async def evaluate(service: SearchService, queries: list[EvalQuery], top_k: int 
     runs: dict[str, list[str] | None] = {"fused": None, **{m: [m] for m in METHODS}}
     report: dict[str, Any] = {"queries": len(queries)}
     misses = []
+    # a query expecting nothing (out of scope) is right when the search says it has no good match
+    abstained = 0
     for name, methods in runs.items():
         first_hits: list[int | None] = []
         for query in queries:
@@ -51,17 +68,21 @@ async def evaluate(service: SearchService, queries: list[EvalQuery], top_k: int 
             rank = next((i for i, hit in enumerate(result.results, start=1)
                          if is_hit(query.expected, service.items[hit.code])), None)
             first_hits.append(rank)
+            if name == "fused" and not query.expected and result.no_good_match:
+                abstained += 1
             if name == "fused" and rank != 1:
                 misses.append({"query": query.query, "expected": list(query.expected),
                                "got": [hit.name for hit in result.results[:3]], "rank": rank})
         n = max(len(queries), 1)
         report[name] = {
             "recall@1": sum(r == 1 for r in first_hits) / n,
+            "recall@3": sum(r is not None and r <= 3 for r in first_hits) / n,
             "recall@5": sum(r is not None and r <= 5 for r in first_hits) / n,
             "recall@10": sum(r is not None and r <= 10 for r in first_hits) / n,
             "mrr": sum(1 / r for r in first_hits if r) / n,
         }
     report["misses"] = misses
+    report["out_of_scope"] = {"queries": sum(not q.expected for q in queries), "no_good_match": abstained}
     return report
 
 

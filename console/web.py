@@ -9,6 +9,7 @@ that also work as plain forms. Every form carries the session's CSRF token, and
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ STATIC = Path(__file__).with_name("static")
 NOTICE_COOKIE = "ryb_notice"
 LOGIN_CSRF_COOKIE = "ryb_login_csrf"  # double-submit token: the sign-in form has no session yet
 
+log = logging.getLogger("rongyiban.console")
 bp = Blueprint("console", url_prefix="/console")
 
 
@@ -126,6 +128,17 @@ def form_value(request: Request, name: str, default: str = "", limit: int = 5000
 
 def form_values(request: Request, name: str, limit: int = 500) -> list[str]:
     return [v.strip()[:limit] for v in (request.form.getlist(name) or [])] if request.form else []
+
+
+def sync_search_soon(app: Sanic) -> None:
+    """Let search (and through it the assistant) see a console change now, not at its next round."""
+    async def sync() -> None:
+        try:
+            await app.ctx.search.sync()
+        except Exception:  # the periodic sync retries; a failure here only delays the change
+            log.exception("search sync after a console change failed")
+
+    app.add_task(sync())
 
 
 def error_page(request: Request, status: int, code: str, message: str, details: Any = None) -> HTTPResponse:

@@ -150,3 +150,25 @@ async def test_policy_questions_are_answered_from_the_graph_with_their_sources(m
         assert mine.no_answer and "登录" in mine.text  # not signed in: told how, not guessed at
     finally:
         manager.policies = None
+
+
+async def test_a_dry_run_answers_like_a_first_turn_and_stores_nothing(manager):
+    from store.tables import demand_tickets, dialogue_sessions, search_queries
+
+    async def counts() -> list[int]:
+        async with manager.db.read() as conn:
+            return [(await conn.execute(sa.select(sa.func.count()).select_from(t))).scalar_one()
+                    for t in (chat_turns, dialogue_sessions, demand_tickets, search_queries)]
+
+    before = await counts()
+    preview = await manager.dry_run("结婚登记要带什么材料")
+    real = await say(manager, "dry-1", "结婚登记要带什么材料")
+    assert preview.reply.text == real.text and preview.reply.sources == real.sources  # the same answering path
+    assert preview.decision is not None and preview.decision.intent == "consult" and preview.decision.scores
+    demand = await manager.dry_run("我要投诉，小区门口的路灯坏了一个月都没人修")
+    assert demand.reply.intent == "demand" and demand.reply.quick_replies == []  # no ticket, so no number
+    assert (await manager.dry_run("")).decision is None  # never reached the classifier
+    await manager.search.flush_logs()
+    after = await counts()
+    # only the real turn above was stored: one chat turn and one session, no ticket, no search log
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 0, 0]

@@ -37,8 +37,6 @@ async def seed(app) -> datetime:  # type: ignore[no-untyped-def]
 
 
 async def test_the_dashboard_and_its_csv_exports(app):
-    if analytics_pages.bp.name not in app.blueprints:
-        app.blueprint(analytics_pages.bp)
     async with serve(app) as http:
         await add_staff(app)
         now = await seed(app)

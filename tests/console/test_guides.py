@@ -13,18 +13,12 @@ from typing import Any
 
 import httpx
 
-from console.guide_pages import bp
 from server import create_app
 from tests.console.conftest import add_staff, csrf_of, sign_in_page
 from tests.miniapp_api.conftest import serve
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
-
-def wired(app):  # type: ignore[no-untyped-def]
-    if bp.name not in app.blueprints:  # until server.py installs it with the other console areas
-        app.blueprint(bp)
-    return app
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 60) -> Any:
@@ -71,7 +65,7 @@ def hidden(page: str, name: str) -> str:
 
 
 async def test_a_draft_published_from_the_console_reaches_search_and_conflicts_overwrite_nothing(app):
-    async with serve(wired(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         catalog = app.ctx.catalog
         csrf = await sign_in_page(http, "li.editor")
@@ -143,7 +137,7 @@ async def test_a_draft_published_from_the_console_reaches_search_and_conflicts_o
 
 
 async def test_html_typed_by_staff_is_escaped_everywhere_and_refusals_keep_what_was_typed(app):
-    async with serve(wired(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         csrf = await sign_in_page(http, "wang.admin")
         item = {"code": "CD-9100", "name": f"测试事项{EVIL}", "aliases": [EVIL], "department": EVIL, "audience": ["法人"],
@@ -189,7 +183,7 @@ async def test_html_typed_by_staff_is_escaped_everywhere_and_refusals_keep_what_
 
 
 async def test_faq_and_synonyms_edited_in_the_console(app):
-    async with serve(wired(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         csrf = await sign_in_page(http, "li.editor")
         listed = (await http.get("/console/faq", params={"item": "CD-0027"})).text
@@ -237,7 +231,7 @@ async def test_faq_and_synonyms_edited_in_the_console(app):
 
 
 async def test_an_faq_answer_edited_in_the_console_is_what_the_assistant_answers(test_settings):
-    app = wired(create_app(test_settings.with_overrides(assistant=True)))
+    app = create_app(test_settings.with_overrides(assistant=True))
     question = "户口不在成都，能在成都领结婚证吗？"
     async with serve(app) as http:
         await add_staff(app)

@@ -11,17 +11,10 @@ import re
 
 import sqlalchemy as sa
 
-from console import hit_test_pages
 from server import create_app
 from store.tables import chat_turns, demand_tickets, dialogue_sessions, search_queries
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
-
-
-def wire(app):  # type: ignore[no-untyped-def]
-    if hit_test_pages.bp.name not in app.blueprints:
-        app.blueprint(hit_test_pages.bp)
-    return app
 
 
 async def count(app, table) -> int:  # type: ignore[no-untyped-def]
@@ -34,7 +27,7 @@ def row_of(page: str, code: str) -> str:
 
 
 async def test_each_method_scores_a_demo_question_and_nothing_is_logged(app):
-    async with serve(wire(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         await app.ctx.search.wait_for_vectors()
         await sign_in_page(http, "zhao.reviewer")  # hit testing is for every role
@@ -62,7 +55,7 @@ async def test_each_method_scores_a_demo_question_and_nothing_is_logged(app):
 
 
 async def test_a_batch_reports_recall_at_k_and_the_lines_it_could_not_read(app):
-    async with serve(wire(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         await app.ctx.search.wait_for_vectors()
         csrf = await sign_in_page(http, "li.editor")
@@ -99,7 +92,7 @@ async def test_a_batch_reports_recall_at_k_and_the_lines_it_could_not_read(app):
 
 
 async def test_with_the_assistant_built_the_intent_and_would_be_answer_show_and_nothing_is_stored(test_settings):
-    app = wire(create_app(test_settings.with_overrides(assistant=True)))
+    app = create_app(test_settings.with_overrides(assistant=True))
     async with serve(app) as http:
         await add_staff(app)
         await asyncio.wait_for(asyncio.shield(app.ctx.dialogue_task), timeout=120)

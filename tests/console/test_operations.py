@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from console import operations_pages
 from store.tables import chat_turns, demand_tickets, followup_tasks, outbox_jobs, user_messages, utcnow
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
@@ -50,8 +49,6 @@ async def job_status(app, job_id: int) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_dead_letters_tickets_and_followups(app):
-    if operations_pages.bp.name not in app.blueprints:
-        app.blueprint(operations_pages.bp)
     async with serve(app) as http:
         await add_staff(app)
         (retried, discarded), task = await seed(app)

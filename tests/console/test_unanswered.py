@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 from assistant.unanswered import text_hash
-from console import unanswered_pages
 from store.tables import chat_turns, search_queries, utcnow
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
@@ -17,11 +16,6 @@ EVIL = '<script>alert("x")</script>怎么办'
 ASKED = [("考研报名在哪里报", 3), ("考研报名去哪报名", 2), ("宠物狗办证在哪办", 2), ("养狗要办什么证", 1),
          ("火星移民签证怎么申请", 1), (EVIL, 1)]
 
-
-def wire(app):  # type: ignore[no-untyped-def]
-    if unanswered_pages.bp.name not in app.blueprints:
-        app.blueprint(unanswered_pages.bp)
-    return app
 
 
 async def seed(app) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +47,7 @@ def representatives(page: str) -> list[str]:
 
 
 async def test_groups_and_each_way_of_closing_one(app):
-    async with serve(wire(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         await seed(app)
         csrf = await sign_in_page(http, "li.editor")
@@ -100,7 +94,7 @@ async def test_groups_and_each_way_of_closing_one(app):
 
 
 async def test_roles_and_csrf_guard_the_actions(app):
-    async with serve(wire(app)) as http:
+    async with serve(app) as http:
         await add_staff(app)
         await seed(app)
         csrf = await sign_in_page(http, "zhao.reviewer")  # may look, may not edit FAQ or synonyms

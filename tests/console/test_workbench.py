@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-from console import workbench_pages
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_forms_api import PDF, PERSON, filled, login
@@ -32,8 +31,6 @@ async def submit_application(app, http) -> tuple[str, dict[str, str]]:  # type: 
 
 
 async def test_an_application_is_accepted_then_approved_and_the_citizen_sees_both(app):
-    if workbench_pages.bp.name not in app.blueprints:
-        app.blueprint(workbench_pages.bp)
     async with serve(app) as http:
         await add_staff(app)
         number, citizen = await submit_application(app, http)

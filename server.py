@@ -293,6 +293,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(policy_api.bp)
     web.install(app, [guide_pages.bp, policy_pages.bp, hit_test_pages.bp, unanswered_pages.bp, workbench_pages.bp,
                       operations_pages.bp, analytics_pages.bp])
+    common.answer_preflights(app)  # last: it covers every route registered above
 
     @app.before_server_start
     async def build_services(app: Sanic) -> None:

@@ -96,8 +96,19 @@ class ExportQuery(BaseModel):
     format: Literal["json", "csv"] = "json"
 
 
+VERSION_EXAMPLE = {"id": "item:cd-patent-grant", "kind": "item", "version": 2, "state": "draft", "name": "发明专利授权资助",
+    "data": {"category": "奖补", "delivery": "申报", "benefit": "每件发明专利资助3000元"},
+    "edges": [{"kind": "handled_by", "dst": "department:cd-scjgj"}],
+    "condition": {"all": [{"fact": "invention_patents", "op": ">=", "value": 1, "clause": "第五条"}]},
+    "valid_from": "2026-01-01", "valid_to": "2028-12-31", "revision": 3, "author": "li.editor", "reviewer": None,
+    "review_comment": None}
+SUMMARY_EXAMPLE = {"id": "item:cd-patent-grant", "kind": "item", "name": "发明专利授权资助", "status": "published",
+                   "state": "in_review", "latest_version": 2, "published_version": 1, "author": "li.editor",
+                   "reviewer": None, "review_comment": None, "updated_at": "2026-12-02T01:00:00+00:00"}
+
+
 class VersionModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": VERSION_EXAMPLE})
     id: str
     kind: str
     version: int
@@ -115,7 +126,13 @@ class VersionModel(BaseModel):
 
 
 class NodeDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "latest": VERSION_EXAMPLE, "published": {**VERSION_EXAMPLE, "version": 1, "state": "published"},
+        "history": [{"version": 1, "state": "published", "author": "li.editor", "reviewer": "zhao.reviewer",
+                     "review_comment": None, "updated_at": "2026-11-30T02:00:00+00:00",
+                     "published_at": "2026-11-30T02:00:00+00:00"}],
+        "neighbours": [{"direction": "out", "kind": "handled_by", "id": "department:cd-scjgj", "node_kind": "department",
+                        "name": "成都市市场监督管理局"}]}})
     latest: VersionModel
     published: VersionModel | None
     history: list[dict[str, Any]]
@@ -138,23 +155,39 @@ class NodeSummary(BaseModel):
 
 
 class NodePage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "total": 1, "page": 1, "page_size": 20, "items": [SUMMARY_EXAMPLE]}})
     total: int
     page: int
     page_size: int
-    nodes: list[NodeSummary]
+    items: list[NodeSummary]
 
 
 class Catalogue(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "facts": [{"key": "invention_patents", "label": "有效发明专利数", "type": "number", "unit": "件", "values": [],
+                   "source": "知识产权局", "authoritative": True, "ask": "", "tree": ""}],
+        "operators": {"number": ["==", "!=", "<", "<=", ">", ">=", "between"]}, "kinds": ["document", "clause", "item"],
+        "parameters": [{"key": "cd.kjj.rd_floor", "type": "number", "valid_from": "2026-01-01", "valid_to": None,
+                        "value": 50, "legal_basis": "成办发〔2025〕12号 第四条"}]}})
     facts: list[dict[str, Any]]
     operators: dict[str, list[str]]
     kinds: list[str]
     parameters: list[dict[str, Any]]
 
 
+EXPLAINED = {"uscc": "91510100MA0000001A", "verdict": "true", "to_supply": [], "atoms": [
+    {"fact": "invention_patents", "label": "有效发明专利数", "text": "有效发明专利数 ≥ 1件", "status": "true", "actual": 2,
+     "clause": "第五条", "legal_basis": None, "authoritative": True}]}
+
+
 class ItemMatches(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "item": {"id": "item:cd-patent-grant", "name": "发明专利授权资助", "version": 1, "category": "奖补",
+                 "delivery": "免申即享", "benefit": "每件发明专利资助3000元", "window": None},
+        "counts": {"true": 1, "false": 1, "unknown": 1}, "true": [EXPLAINED],
+        "unknown": [{**EXPLAINED, "uscc": "91510100MA0000002B", "verdict": "unknown",
+                     "to_supply": [{"fact": "invention_patents", "label": "有效发明专利数", "ask": "贵单位有效发明专利有几件？"}]}]}})
     item: dict[str, Any]
     counts: dict[str, int]
     true: list[dict[str, Any]]
@@ -162,13 +195,15 @@ class ItemMatches(BaseModel):
 
 
 class AutomaticList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "item_id": "item:cd-patent-grant", "enterprises": [{"uscc": "91510100MA0000001A", "sources": ["知识产权局"],
+                                                           "explanation": {k: v for k, v in EXPLAINED.items() if k != "uscc"}}]}})
     item_id: str
     enterprises: list[dict[str, Any]]
 
 
 class Done(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"ok": True}})
     ok: bool
 
 
@@ -198,7 +233,7 @@ async def nodes(request: Request) -> HTTPResponse:
     total, rows = await request.app.ctx.policy_graph.nodes(
         kind=query.kind, text=query.q, states=(query.state,) if query.state else (),
         offset=(query.page - 1) * query.page_size, limit=query.page_size)
-    return json({"total": total, "page": query.page, "page_size": query.page_size, "nodes": rows})
+    return json({"total": total, "page": query.page, "page_size": query.page_size, "items": rows})
 
 
 @bp.get("/review-queue")
@@ -207,7 +242,7 @@ async def nodes(request: Request) -> HTTPResponse:
 async def review_queue(request: Request) -> HTTPResponse:
     await staff_member(request, "policy.view")
     total, rows = await request.app.ctx.policy_graph.nodes(states=("in_review", "approved"), limit=100)
-    return json({"total": total, "page": 1, "page_size": 100, "nodes": rows})
+    return json({"total": total, "page": 1, "page_size": 100, "items": rows})
 
 
 @bp.get(f"/nodes/{NODE_ID}")

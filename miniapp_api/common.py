@@ -6,13 +6,14 @@ import logging
 import re
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, empty, json
 
 from logs import request_id_var
 
@@ -121,3 +122,20 @@ def install(app: Sanic) -> None:
         log.info("%s %s %s", request.method, request.path, response.status, extra={
             "method": request.method, "path": request.path, "status": response.status,
             "duration_ms": duration, "request_id": _request_id(request)})
+
+
+def answer_preflights(app: Sanic) -> None:
+    """An OPTIONS route on every path, whose answer lists the path's methods; sanic-ext's CORS adds
+    the CORS headers to it. Called once every route is registered, while the app is still being
+    built: sanic-ext's automatic OPTIONS routes (which its CORS requires to be on) are added at
+    server start one at a time, re-finalising the signal router after each — about a second per
+    start — and it adds none where a path has OPTIONS already."""
+    async def preflight(request: Request, methods: frozenset[str], **_path: str) -> HTTPResponse:
+        response = empty()
+        response.headers["allow"] = ",".join(sorted({*methods, "OPTIONS"}))
+        return response
+
+    for n, group in enumerate(list(app.router.groups.values())):
+        if "OPTIONS" not in group.methods:
+            app.add_route(partial(preflight, methods=group.methods), group.uri, methods=["OPTIONS"],
+                          name=f"preflight_{n}", strict_slashes=group.strict, unquote=group.unquote)

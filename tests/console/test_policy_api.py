@@ -9,6 +9,7 @@ import io
 
 from tests.console.conftest import TRUE_FIRM, UNKNOWN_FIRM, add_staff, bearer, load_firms
 from tests.miniapp_api.conftest import serve
+from tests.miniapp_api.test_common_rules import walk_pages
 
 ITEM = "/api/v1/staff/policy/nodes/item:cd-patent-grant"
 CONDITION = {"all": [
@@ -44,7 +45,7 @@ async def test_an_item_goes_from_draft_through_review_to_published_and_matches(a
 
         assert (await http.post(f"{ITEM}/submit", headers=editor)).json()["state"] == "in_review"
         queue = (await http.get("/api/v1/staff/policy/review-queue", headers=reviewer)).json()
-        assert [n["id"] for n in queue["nodes"]] == ["item:cd-patent-grant"]
+        assert [n["id"] for n in queue["items"]] == ["item:cd-patent-grant"]
         not_a_reviewer = await http.post(f"{ITEM}/review", json={"approve": True}, headers=editor)
         assert not_a_reviewer.status_code == 403 and not_a_reviewer.json()["error"]["code"] == "permission_denied"
         early = await http.post(f"{ITEM}/publish", headers=reviewer)
@@ -123,3 +124,17 @@ async def test_the_catalogue_drives_the_editor_and_roles_and_tokens_are_checked(
         assert as_citizen.status_code == 401 and as_citizen.json()["error"]["code"] == "staff_token_invalid"
         assert (await http.delete("/api/v1/staff/sessions/current", headers=approver)).json() == {"signed_out": True}
         assert (await http.get("/api/v1/staff/me", headers=approver)).status_code == 401
+
+
+async def test_the_staff_list_of_nodes_follows_the_pagination_rule(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        editor = await bearer(http, "li.editor")
+        for n in range(5):
+            saved = await http.put(f"/api/v1/staff/policy/nodes/department:test-{n}", headers=editor,
+                                   json={"kind": "department", "name": f"测试部门{n}"})
+            assert saved.status_code == 200, saved.text
+        await walk_pages(http, "/api/v1/staff/policy/nodes", editor)
+        found = (await http.get("/api/v1/staff/policy/nodes", headers=editor, params={"kind": "department",
+                                                                                      "q": "测试部门3"})).json()
+        assert [n["id"] for n in found["items"]] == ["department:test-3"]

@@ -65,8 +65,10 @@ async def test_every_paged_list_follows_one_pagination_rule(app, client):
     document = (await client.get("/docs/openapi.json")).json()
     paged = sorted(path for path, operations in document["paths"].items()
                    if {"page", "page_size"} <= {p["name"] for p in operations.get("get", {}).get("parameters", [])})
-    # /api/v1/policies is walked in test_policies_api, where the demo policies are loaded
-    assert paged == ["/api/v1/items", "/api/v1/me/applications", "/api/v1/me/messages", "/api/v1/policies"]
+    # /api/v1/policies is walked in test_policies_api, where the demo policies are loaded, and the staff
+    # list of nodes in tests/console/test_policy_api.py, with a staff token
+    assert paged == ["/api/v1/items", "/api/v1/me/applications", "/api/v1/me/messages", "/api/v1/policies",
+                     "/api/v1/staff/policy/nodes"]
     for path in paged[:3]:
         await walk_pages(client, path, auth)
 

@@ -124,8 +124,10 @@ def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):
                  timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["queries"] == 3 and set(report) == {"queries", "fused", "lexical", "vector", "fuzzy", "misses"}
-    assert set(report["fused"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+    assert report["queries"] == 3 and set(report) == {"queries", "fused", "lexical", "vector", "fuzzy", "misses",
+                                                      "out_of_scope"}
+    assert set(report["fused"]) == {"recall@1", "recall@3", "recall@5", "recall@10", "mrr"}
+    assert report["out_of_scope"] == {"queries": 0, "no_good_match": 0}
     assert report["fused"]["recall@1"] == 1.0 and report["misses"] == []
     text = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", env=env, timeout=300)
     assert "fused" in text.stdout and "R@5" in text.stdout

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
@@ -16,6 +17,7 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
 from console.auth import staff_member
+from console.web import CHINA
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
@@ -23,7 +25,6 @@ from policy_graph.conditions import OPERATORS
 from policy_graph.graph import NODE_KINDS, CurationError, NodeVersion
 
 bp = Blueprint("staff_policy", url_prefix="/api/v1/staff/policy")
-CHINA = timezone(timedelta(hours=8))  # validity and "in force" are China dates
 NODE_ID = r"<node_id:[a-z_]{3,20}:[^/]{1,70}>"
 STATES = ("draft", "in_review", "approved", "published", "superseded")
 
@@ -368,6 +369,4 @@ def automatic_csv(version: NodeVersion, listed: list[dict[str, Any]]) -> bytes:
 
 
 def _ascii_name(node_id: str) -> str:
-    from urllib.parse import quote
-
     return quote(node_id.replace(":", "-"), safe="")

@@ -102,3 +102,40 @@ async def test_a_bad_condition_is_shown_with_its_path_and_the_typed_form_kept(ap
         assert refused.status_code == 422 and "all[0].op" in refused.text
         assert 'value="测试奖励"' in refused.text
         assert csrf_of(refused.text) == csrf
+
+
+def console_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every console page and action as (method, path), each path parameter given a value its
+    pattern accepts."""
+    samples = ["item:cd-none", "CD-0021", "faq-CD-0021-1", "SQ20260101000001", "12345260101000001", "li.editor", "1"]
+
+    def value(match: re.Match) -> str:
+        pattern = match.group(2) or "str"
+        if pattern == "int":
+            return "1"
+        if re.fullmatch(r"[a-z\-]+(\|[a-z\-]+)+", pattern):  # an action: the first of its choices
+            return pattern.split("|")[0]
+        return next(v for v in samples if pattern == "str" or re.fullmatch(pattern, v))
+
+    routes = []
+    for route in app.router.routes:
+        path = "/" + route.path
+        if path.startswith("/console") and not path.startswith(("/console/static", "/console/login")):
+            path = re.sub(r"<([a-z_]+)(?::([^>]*))?>", value, path)
+            routes += [(method, path) for method in route.methods if method in ("GET", "POST")]
+    return sorted(set(routes))
+
+
+async def test_every_console_page_and_action_needs_a_session_and_every_action_its_csrf_token(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        routes = console_routes(app)
+        assert len(routes) > 35
+        for method, path in routes:
+            answer = await http.request(method, path, follow_redirects=False)
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), (method, path)
+        await sign_in_page(http, "wang.admin")  # an admin may do everything: only the token is missing
+        for method, path in routes:
+            if method == "POST":
+                answer = await http.post(path, data={"comment": "x"}, follow_redirects=False)
+                assert answer.status_code == 403 and "页面已过期或来源不明" in answer.text, path

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, file
 
 from console.auth import staff_member
 from console.web import CHINA, done, form_value, render
@@ -20,6 +20,7 @@ from smartform.approval import ACTIONS, MAX_REASON, WorkbenchError
 
 bp = Blueprint("console_workbench", url_prefix="/console")
 NUMBER = r"<number:SQ[0-9]{14}>"
+MIME_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -47,6 +48,18 @@ async def queue(request: Request) -> HTTPResponse:
 async def case(request: Request, number: str) -> HTTPResponse:
     await staff_member(request, "applications.process")
     return await _case_page(request, number)
+
+
+@bp.get(f"/workbench/{NUMBER}/attachments/<attachment_id:[0-9a-f]{{32}}>")
+async def attachment(request: Request, number: str, attachment_id: str) -> HTTPResponse:
+    session = await staff_member(request, "applications.process")
+    workbench = request.app.ctx.workbench
+    found = await workbench.attachment(number, attachment_id, session.staff.username) if workbench else None
+    path = request.app.ctx.drafts.stored_file(found["sha256"]) if found else None
+    if path is None or not path.exists():
+        raise ApiError(404, "attachment_not_found", "没有这份附件")
+    return await file(path, mime_type=MIME_TYPES.get(found["file_type"], "application/octet-stream"),
+                      filename=found["filename"])
 
 
 @bp.post(f"/workbench/{NUMBER}/<action:accept|supplement|approve|reject>")
@@ -100,7 +113,7 @@ def _shown(value: Any) -> str:
 
 def _attachments(form: Any, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     labels = {a.key: a.label for a in form.attachments} if form is not None else {}
-    return [{"label": labels.get(f.get("key", ""), f.get("key", "")), "filename": f.get("filename", ""),
+    return [{"id": f.get("id", ""), "label": labels.get(f.get("key", ""), f.get("key", "")), "filename": f.get("filename", ""),
              "file_type": f.get("file_type", ""), "size": _size(int(f.get("size") or 0)),
              "sha256": str(f.get("sha256", ""))[:12]} for f in files]
 

@@ -172,6 +172,20 @@ class Workbench:
                 "attachments": row.attachments, "applicant": applicant(row), "timeline": timeline,
                 "actions": [name for name, action in ACTIONS.items() if row.status in action.allowed_from]}
 
+    async def attachment(self, number: str, attachment_id: str, actor: str) -> dict[str, Any] | None:
+        """One attachment of an application the workbench received, as the approver opens it; the
+        opening is audited (it is the applicant's personal document). None if there is no such file."""
+        async with self.db.transaction() as conn:
+            files = (await conn.execute(sa.select(applications.c.attachments).select_from(
+                approval_queue.join(applications, applications.c.number == approval_queue.c.number))
+                .where(approval_queue.c.number == number))).scalar()
+            found = next((f for f in files or [] if f.get("id") == attachment_id), None)
+            if found is not None:
+                await self.audit.record(conn, actor=actor, action="application.attachment.open",
+                                        target_type="application", target_id=number,
+                                        details={"attachment": attachment_id, "key": found.get("key")})
+        return found
+
     async def act(self, number: str, action: str, reason: str, actor: str) -> str:
         """A staff decision on an application; returns the status recorded. The current status is
         read and changed under one lock, so two approvers clicking at once decide it once."""

@@ -165,7 +165,7 @@ class DraftService:
             raise DraftError(413, "attachment_too_large", f"{spec.label}不能超过{spec.max_mb:g}MB",
                              details={"key": key, "max_mb": spec.max_mb})
         digest = hashlib.sha256(content).hexdigest()
-        path = self.attachment_dir / digest[:2] / digest
+        path = self.stored_file(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".part")
@@ -177,6 +177,10 @@ class DraftService:
             await conn.execute(attachments.delete().where(attachments.c.draft_id == draft_id, attachments.c.key == key))
             await conn.execute(attachments.insert().values(**record))
         return {k: v for k, v in record.items() if k not in ("draft_id", "created_at")}
+
+    def stored_file(self, sha256: str) -> Path:
+        """Where an uploaded file is kept (by its hash)."""
+        return self.attachment_dir / sha256[:2] / sha256
 
     async def attachments_of(self, draft_id: str) -> list[dict[str, Any]]:
         async with self.db.read() as conn:

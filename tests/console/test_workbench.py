@@ -6,6 +6,7 @@ with an external approval back end the page says so."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
@@ -52,6 +53,12 @@ async def test_an_application_is_accepted_then_approved_and_the_citizen_sees_bot
         page = (await http.get(f"/console/workbench/{number}")).text
         assert "租赁合同.pdf" in page and "&lt;b&gt;小吃&lt;/b&gt;服务" in page and "<b>小吃" not in page
         assert "受理" in page and f"/console/workbench/{number}/approve" not in page  # not before acceptance
+        link = re.search(rf'href="(/console/workbench/{number}/attachments/[0-9a-f]{{32}})"', page).group(1)
+        opened = await http.get(link)
+        assert opened.status_code == 200 and opened.content == PDF and opened.headers["content-type"] == "application/pdf"
+        assert (await app.ctx.audit.entries(target_id=number, actor="sun.approver"))[0]["action"] == \
+            "application.attachment.open"
+        assert (await http.get(link[:-1] + "0" if link[-1] != "0" else link[:-1] + "1")).status_code == 404
 
         forged = await http.post(f"/console/workbench/{number}/accept", data={})
         assert forged.status_code == 403 and "页面已过期或来源不明" in forged.text

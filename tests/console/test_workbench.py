@@ -79,7 +79,7 @@ async def test_an_application_is_accepted_then_approved_and_the_citizen_sees_bot
         titles = [m["title"] for m in (await http.get("/api/v1/me/messages", headers=citizen)).json()["items"]]
         assert titles[:2] == ["办件进度：审批通过", "办件进度：已受理"]
         actions = [e["action"] for e in await app.ctx.audit.entries(target_type="application", target_id=number)]
-        assert actions == ["application.approve", "application.accept"]
+        assert actions == ["application.approve", "application.accept", "application.attachment.open"]
         assert "sun.approver" in (await http.get(f"/console/workbench/{number}")).text  # who decided, on the timeline
 
         app.ctx.workbench, embedded = None, app.ctx.workbench  # as with RYB_APPROVAL_URL set

@@ -61,20 +61,12 @@ NAV = (
     NavEntry("/console/staff", "人员管理", "staff.manage"),
 )
 
-_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
-                           trim_blocks=True, lstrip_blocks=True)
-_environment.globals.update(ROLE_NAMES=ROLE_NAMES)
-_environment.filters["urlquote"] = lambda value: quote(str(value), safe=":")  # node ids are kind:name
-
-
 CHINA = timezone(timedelta(hours=8))
 STATE_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "待发布", "published": "已发布",
                "superseded": "已被取代", "retired": "已废止", "true": "符合", "false": "不符合", "unknown": "待确认"}
-_environment.filters["state_name"] = lambda state: STATE_NAMES.get(state, state)
 ACTION_NAMES = {"policy.draft.save": "保存草稿", "policy.in_review": "提交审核", "policy.approved": "审核通过",
                 "policy.draft": "退回修改", "policy.published": "发布", "policy.retired": "废止",
                 "policy.parameter.set": "设置参数"}
-_environment.filters["action_name"] = lambda action: ACTION_NAMES.get(action, action)
 
 
 def china_time(value: datetime | str | None) -> str:
@@ -85,7 +77,15 @@ def china_time(value: datetime | str | None) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
-_environment.filters["china_time"] = china_time
+_environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),
+                           trim_blocks=True, lstrip_blocks=True)
+_environment.globals.update(ROLE_NAMES=ROLE_NAMES)
+_environment.filters.update(
+    urlquote=lambda value: quote(str(value), safe=":"),  # node ids are kind:name
+    state_name=lambda state: STATE_NAMES.get(state, state),
+    action_name=lambda action: ACTION_NAMES.get(action, action),
+    china_time=china_time,
+)
 
 
 def template_filter(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -111,12 +111,14 @@ def render(request: Request, template: str, *, status: int = 200, **values: Any)
     response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                                    "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
     response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"  # pages show applicants' data: not for shared caches
     return response
 
 
 def done(to: str, notice: str) -> HTTPResponse:
     """After a form is saved: back to a page (POST-redirect-GET), with a notice it shows once."""
     response = redirect(to, status=303)
+    # the notice ("草稿已保存") is no secret: it may travel over plain HTTP in development
     response.add_cookie(NOTICE_COOKIE, quote(notice), path="/console", httponly=True, samesite="Strict",
                         secure=False, max_age=60)
     return response

@@ -107,7 +107,8 @@ async def test_a_bad_condition_is_shown_with_its_path_and_the_typed_form_kept(ap
 def console_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """Every console page and action as (method, path), each path parameter given a value its
     pattern accepts."""
-    samples = ["item:cd-none", "CD-0021", "faq-CD-0021-1", "SQ20260101000001", "12345260101000001", "li.editor", "1"]
+    samples = ["item:cd-none", "CD-0021", "faq-CD-0021-1", "SQ20260101000001", "12345260101000001", "li.editor", "1",
+               "0123456789abcdef0123456789abcdef"]
 
     def value(match: re.Match) -> str:
         pattern = match.group(2) or "str"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,15 +34,21 @@ class DemandTicket:
     status: str
     created_at: datetime
     session_key: str
+    reply: str | None = None  # the department's answer, once replied
 
     @property
     def status_text(self) -> str:
         return STATUS_TEXT.get(self.status, self.status)
 
+    @property
+    def created_text(self) -> str:
+        """When it was registered, as the citizen reads it: China time, to the minute."""
+        return self.created_at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, "category": self.category, "district": self.district,
                 "summary": self.summary, "status": self.status, "status_text": self.status_text,
-                "created_at": self.created_at.isoformat()}
+                "created_at": self.created_at.isoformat(), "reply": self.reply}
 
 
 class DemandService:
@@ -89,7 +95,7 @@ class DemandService:
         if row is None:
             return None
         return DemandTicket(row.number, row.category, row.district, row.summary, row.status, row.created_at,
-                            row.session_key)
+                            row.session_key, row.reply)
 
 
 class DemandError(Exception):
@@ -136,12 +142,15 @@ class DemandDesk:
 
     async def advance(self, number: str, status: str, note: str, actor: str) -> DemandTicket:
         """Move a ticket to ``status``, which must be the next one in ``FLOW``: a ticket is never
-        sent back, nor a step skipped (a reply is not closed before it was given)."""
+        sent back, nor a step skipped (a reply is not closed before it was given). Moving to
+        ``replied`` needs the department's answer as ``note``: it is what the citizen is told when
+        they ask about the ticket. Other notes are for staff (kept in the audit entry)."""
         if status not in FLOW:
             raise DemandError(400, "unknown_status", "未知的工单状态")
         note = note.strip()
         if len(note) > MAX_NOTE:
             raise DemandError(422, "note_too_long", f"处理说明不能超过 {MAX_NOTE} 字")
+
         async with self.db.transaction() as conn:
             row = (await conn.execute(sa.select(demand_tickets).where(demand_tickets.c.number == number)
                                       .with_for_update())).first()
@@ -152,15 +161,18 @@ class DemandDesk:
                                   f"工单当前为“{STATUS_TEXT.get(row.status, row.status)}”，"
                                   + (f"下一步只能是“{STATUS_TEXT[next_status(row.status) or '']}”"
                                      if next_status(row.status) else "已办结，不能再改"))
+            if status == "replied" and not note:
+                raise DemandError(422, "reply_required", "请填写承办部门的答复内容（群众查询工单时可见）")
             now = utcnow()
             await conn.execute(demand_tickets.update().where(demand_tickets.c.number == number,
                                                              demand_tickets.c.status == row.status)
-                               .values(status=status, updated_at=now))
+                               .values(status=status, updated_at=now,
+                                       **({"reply": note} if status == "replied" else {})))
             await self.audit.record(conn, actor=actor, action="demand.advance", target_type="demand_ticket",
                                     target_id=number, before={"status": row.status}, after={"status": status},
                                     details={"note": note} if note else None)
         return DemandTicket(row.number, row.category, row.district, row.summary, status, row.created_at,
-                            row.session_key)
+                            row.session_key, note if status == "replied" else row.reply)
 
 
 def next_status(status: str) -> str | None:

@@ -213,6 +213,7 @@ demand_tickets = sa.Table(
     sa.Column("text", sa.String(2000), nullable=False),  # masked
     sa.Column("contact_consent", sa.Boolean, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # received → assigned → replied → closed
+    sa.Column("reply", sa.String(500)),  # the department's answer, shown to the citizen once replied
     sa.Index("ix_demand_tickets_session", "session_key"),
 )
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assistant.demands import DemandDesk, DemandError
+from assistant.demands import DemandDesk, DemandError, DemandService
 from store.tables import demand_tickets
 
 
@@ -35,8 +35,14 @@ async def test_tickets_move_forward_one_step_at_a_time(db, audit):
     with pytest.raises(DemandError) as skipped:
         await desk.advance(number, "replied", "", "sun.approver")
     assert skipped.value.code == "wrong_transition" and "已转交承办部门" in str(skipped.value)
-    for status in ("assigned", "replied", "closed"):
-        assert (await desk.advance(number, status, f"第{status}步", "sun.approver")).status == status
+    assert (await desk.advance(number, "assigned", "第assigned步", "sun.approver")).status == "assigned"
+    with pytest.raises(DemandError) as silent:  # a reply must say what the department answered
+        await desk.advance(number, "replied", "  ", "sun.approver")
+    assert silent.value.code == "reply_required"
+    assert (await desk.advance(number, "replied", "第replied步", "sun.approver")).reply == "第replied步"
+    assert (await desk.advance(number, "closed", "第closed步", "sun.approver")).status == "closed"
+    shown = await DemandService(db, None, None).get(number)  # what the citizen's "查询工单" reads
+    assert (shown.status, shown.reply) == ("closed", "第replied步")
     with pytest.raises(DemandError) as back:
         await desk.advance(number, "assigned", "", "sun.approver")
     assert back.value.code == "wrong_transition" and "已办结" in str(back.value)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from china_time import day_bounds
 from store.database import Database
 from store.tables import (
     chat_turns,
@@ -31,7 +32,6 @@ from store.tables import (
     wechat_sends,
 )
 
-CHINA = timezone(timedelta(hours=8))
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 EARLIEST = date(2020, 1, 1)  # nothing of ours is older; far dates would overflow on conversion
@@ -75,11 +75,11 @@ class DateRange:
 
     @property
     def since(self) -> datetime:
-        return datetime.combine(self.first, time(), CHINA).astimezone(UTC)
+        return day_bounds(self.first, self.last)[0]
 
     @property
     def until(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), CHINA).astimezone(UTC)
+        return day_bounds(self.first, self.last)[1]
 
     def days(self) -> list[str]:
         return [(self.first + timedelta(days=n)).isoformat() for n in range((self.last - self.first).days + 1)]

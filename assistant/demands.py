@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from china_time import to_minute
 from intents.demand_router import DemandRouter, Route
 from intents.slots import RegionTable
 from logs import mask_personal_data
@@ -43,7 +44,7 @@ class DemandTicket:
     @property
     def created_text(self) -> str:
         """When it was registered, as the citizen reads it: China time, to the minute."""
-        return self.created_at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        return to_minute(self.created_at)
 
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, "category": self.category, "district": self.district,

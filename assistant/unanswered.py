@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,12 +29,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from assistant.search import SearchError, SearchHit, SearchService
+from china_time import day_bounds
 from retrieval.lexical import normalize_text
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import chat_turns, search_queries, unanswered_handled, utcnow
 
-CHINA = timezone(timedelta(hours=8))
 OUTCOMES = ("faq", "synonym", "dismissed")
 MAX_ROWS = 20_000  # rows read per source: beyond that, the newest are what matter
 MAX_TEXTS = 1000  # distinct texts grouped (the most frequent); each costs ~20 ms to embed once
@@ -66,12 +66,6 @@ def text_hash(text: str) -> str:
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def china_range(start: date, end: date) -> tuple[datetime, datetime]:
-    """The UTC instants bounding China dates ``start`` to ``end``, both included."""
-    return (datetime.combine(start, time.min, CHINA).astimezone(UTC),
-            datetime.combine(end + timedelta(days=1), time.min, CHINA).astimezone(UTC))
 
 
 def bigrams(text: str) -> frozenset[str]:
@@ -182,7 +176,7 @@ class UnansweredService:
         if end < start:
             start, end = end, start
         start = max(start, end - timedelta(days=MAX_RANGE_DAYS - 1))
-        asked = await self._asked(*china_range(start, end))
+        asked = await self._asked(*day_bounds(start, end))
         handled = await self._handled([t.hash for t in asked.values()])
         texts = sorted((t for t in asked.values() if t.hash not in handled),
                        key=lambda t: (-t.count, -(t.last_seen or utcnow()).timestamp(), t.key))

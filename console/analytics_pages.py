@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
 
 from assistant.analytics import SECTIONS, Analytics, AnalyticsError, DateRange
+from china_time import today
 from console.auth import staff_member
 from console.svg import bar_chart, line_chart
-from console.web import CHINA, render
+from console.web import render
 from miniapp_api.common import ApiError
 
 bp = Blueprint("console_analytics", url_prefix="/console")
@@ -36,7 +36,7 @@ def analytics(request: Request) -> Analytics:
 
 def _period(request: Request) -> DateRange:
     return DateRange.parse(request.args.get("from", "")[:20], request.args.get("to", "")[:20],
-                           datetime.now(CHINA).date())
+                           today())
 
 
 def _percent(rate: float | None) -> str:

@@ -15,8 +15,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from assistant.demands import FLOW, MAX_NOTE, STATUS_TEXT, DemandDesk, DemandError
+from china_time import CHINA
 from console.auth import staff_member
-from console.web import CHINA, done, form_value, render
+from console.web import done, form_value, render
 from miniapp_api.common import ApiError
 from smartform.evaluations import MAX_REPLY, EvaluationError
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -16,8 +16,8 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
 
+from china_time import today
 from console.auth import staff_member
-from console.web import CHINA
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
@@ -29,10 +29,6 @@ NODE_ID = r"<node_id:[a-z_]{3,20}:[^/]{1,70}>"
 STATES = ("draft", "in_review", "approved", "published", "superseded")
 
 Kind = Literal[NODE_KINDS]  # type: ignore[valid-type]
-
-
-def _today() -> date:
-    return datetime.now(CHINA).date()
 
 
 async def curated(call: Any) -> Any:
@@ -334,7 +330,7 @@ async def set_parameter(request: Request, key: str) -> HTTPResponse:
 async def item_matches(request: Request, node_id: str) -> HTTPResponse:
     await staff_member(request, "policy.view")
     query: SampleQuery = parse_query(SampleQuery, request)
-    found = await request.app.ctx.matches.for_item(node_id, _today(), sample=query.sample)
+    found = await request.app.ctx.matches.for_item(node_id, today(), sample=query.sample)
     if found is None:
         raise ApiError(404, "item_not_in_force", f"{node_id} 不是现行有效的已发布政策事项")
     return json(found, default=str)
@@ -349,7 +345,7 @@ async def automatic(request: Request, node_id: str) -> HTTPResponse:
     version = await request.app.ctx.policy_graph.get(node_id, published=True)
     if version is None or version.kind != "item" or version.data.get("delivery") != "免申即享":
         raise ApiError(404, "not_automatic", f"{node_id} 不是已发布的免申即享事项")
-    listed = await request.app.ctx.matches.automatic_list(node_id, _today())
+    listed = await request.app.ctx.matches.automatic_list(node_id, today())
     if query.format == "json":
         return json({"item_id": node_id, "enterprises": listed}, default=str)
     return raw(automatic_csv(version, listed), content_type="text/csv; charset=utf-8",

@@ -12,15 +12,16 @@ revision says someone else saved first and overwrites nothing.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from china_time import today
 from console.auth import staff_member
 from console.svg import EDGE_NAMES, KIND_NAMES, neighbourhood
-from console.web import CHINA, done, form_value, form_values, render
+from console.web import done, form_value, form_values, render
 from miniapp_api.common import ApiError
 from policy_graph.conditions import OPERATORS, InvalidCondition
 from policy_graph.engine import conditions_in_words
@@ -44,10 +45,6 @@ FIELDS: dict[str, list[tuple[str, str, str, tuple[str, ...]]]] = {
 }
 LIST_KINDS = ("item", "document", "clause", "condition", "department", "service_item", "qualification", "industry",
               "district")
-
-
-def _today() -> date:
-    return datetime.now(CHINA).date()
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -83,8 +80,8 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
     shown = published or latest
     links = await graph.neighbours(node_id)
     matches = None
-    if latest.kind == "item" and published is not None and shown.in_force(_today()):
-        matches = await ctx.matches.for_item(node_id, _today(), sample=5)
+    if latest.kind == "item" and published is not None and shown.in_force(today()):
+        matches = await ctx.matches.for_item(node_id, today(), sample=5)
     return render(request, "policy/node.html", latest=latest, published=published,
                   words=await _in_words(request, latest), history=await graph.history(node_id),
                   picture=neighbourhood(shown.name, shown.kind, links), links=links, matches=matches,
@@ -101,7 +98,7 @@ async def _in_words(request: Request, version: NodeVersion) -> dict[str, Any] | 
         tree = await graph.parse_condition(version.condition)
     except InvalidCondition:  # a shared condition it uses has since changed: show the tree as stored
         return None
-    return conditions_in_words(tree, request.app.ctx.fact_catalogue, await graph.parameters(), _today(),
+    return conditions_in_words(tree, request.app.ctx.fact_catalogue, await graph.parameters(), today(),
                                await graph.code_names())
 
 

@@ -10,7 +10,7 @@ typed and what to fix.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,8 +21,9 @@ from sanic.response import HTTPResponse
 from assistant.catalog import CatalogConflict
 from assistant.models import FaqEntry, Synonym
 from assistant.unanswered import HASH, MAX_HANDLED, MAX_RANGE_DAYS, UnansweredService
+from china_time import today
 from console.auth import staff_member
-from console.web import CHINA, done, form_value, form_values, render, sync_search_soon
+from console.web import done, form_value, form_values, render, sync_search_soon
 from miniapp_api.common import ApiError
 
 bp = Blueprint("console_unanswered", url_prefix="/console/unanswered")
@@ -43,14 +44,10 @@ def unanswered_service(app: Sanic) -> UnansweredService:
     return service
 
 
-def _today() -> date:
-    return datetime.now(CHINA).date()
-
-
 def _date_range(start_text: str, end_text: str) -> tuple[date, date]:
     """The range asked for; by default the last 30 days, today included."""
     try:
-        end = date.fromisoformat(end_text) if end_text else _today()
+        end = date.fromisoformat(end_text) if end_text else today()
         start = date.fromisoformat(start_text) if start_text else end - timedelta(days=DEFAULT_DAYS - 1)
     except ValueError:
         raise ApiError(400, "invalid_date", "日期格式应为 YYYY-MM-DD") from None
@@ -70,7 +67,7 @@ async def _page(request: Request, start: date, end: date, *, status: int = 200,
                 failed: dict[str, Any] | None = None) -> HTTPResponse:
     report = await unanswered_service(request.app).groups(start, end)
     return render(request, "unanswered/list.html", status=status, report=report, start=start, end=end,
-                  failed=failed or {}, faq_id_prefix=f"faq-u{_today():%y%m%d}-", max_days=MAX_RANGE_DAYS,
+                  failed=failed or {}, faq_id_prefix=f"faq-u{today():%y%m%d}-", max_days=MAX_RANGE_DAYS,
                   KIND_NAMES=KIND_NAMES, CHANNEL_NAMES=CHANNEL_NAMES)
 
 

@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -23,6 +23,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, html, redirect
 from sanic_ext import openapi
 
+from china_time import to_minute
 from console.accounts import AccountError
 from console.auth import clear_session_cookie, set_session_cookie, staff_member, staff_session
 from console.roles import ROLE_NAMES, ROLES
@@ -61,7 +62,6 @@ NAV = (
     NavEntry("/console/staff", "人员管理", "staff.manage"),
 )
 
-CHINA = timezone(timedelta(hours=8))
 STATE_NAMES = {"draft": "草稿", "in_review": "待审核", "approved": "待发布", "published": "已发布",
                "superseded": "已被取代", "retired": "已废止", "true": "符合", "false": "不符合", "unknown": "待确认"}
 ACTION_NAMES = {"policy.draft.save": "保存草稿", "policy.in_review": "提交审核", "policy.approved": "审核通过",
@@ -73,8 +73,7 @@ def china_time(value: datetime | str | None) -> str:
     """A stored UTC time as staff read it: China time, to the minute."""
     if not value:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return to_minute(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "svg"]),

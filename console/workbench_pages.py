@@ -13,8 +13,9 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file
 
+from china_time import CHINA
 from console.auth import staff_member
-from console.web import CHINA, done, form_value, render
+from console.web import done, form_value, render
 from miniapp_api.common import ApiError
 from smartform.approval import ACTIONS, MAX_REASON, WorkbenchError
 

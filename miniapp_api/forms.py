@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from china_time import CHINA
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError
@@ -37,7 +38,6 @@ from smartform.schemas import FormSchema
 
 log = logging.getLogger(__name__)
 bp = Blueprint("forms", url_prefix="/api/v1")
-CHINA_TIME = timezone(timedelta(hours=8))  # a report's time without a zone is Beijing time
 
 
 class ConsentBody(BaseModel):
@@ -211,7 +211,7 @@ async def approval_callback(request: Request) -> HTTPResponse:
     recorded = await request.app.ctx.applications.record_status(
         report.application_no, report.status, event_id=report.event_id, note=report.note, source="approval",
         at=report.at.astimezone(UTC) if report.at and report.at.tzinfo else
-        report.at.replace(tzinfo=CHINA_TIME).astimezone(UTC) if report.at else None)
+        report.at.replace(tzinfo=CHINA).astimezone(UTC) if report.at else None)
     if recorded is None:
         log.warning("approval callback for an unknown application %s", report.application_no)
         raise ApiError(404, "application_not_found", "没有这个申请", details={"number": report.application_no})

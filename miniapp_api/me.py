@@ -4,7 +4,7 @@ good/bad evaluations ``/api/v1/evaluations``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from china_time import CHINA
 from miniapp_api import forms
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
@@ -34,7 +35,6 @@ from smartform.identity import BindingError
 from store.tables import utcnow as now_utc
 
 bp = Blueprint("me", url_prefix="/api/v1")
-CHINA = timezone(timedelta(hours=8))  # a date filter means a day in China
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 

@@ -5,7 +5,6 @@ might with more information, each explained)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from china_time import today
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
@@ -22,7 +22,6 @@ from policy_graph.engine import conditions_in_words
 from policy_graph.graph import ITEM_CATEGORIES, NodeVersion
 
 bp = Blueprint("policies", url_prefix="/api/v1")
-CHINA = timezone(timedelta(hours=8))  # "in force today" means today in China
 
 
 class PushSetting(BaseModel):
@@ -39,10 +38,6 @@ class PoliciesQuery(BaseModel):
     page_size: int = Field(default=20, ge=1, le=100)
 
 
-def _today() -> Any:
-    return datetime.now(CHINA).date()
-
-
 def summary(version: NodeVersion) -> dict[str, Any]:
     data = version.data
     return {"id": version.node_id.removeprefix("item:"), "name": version.name, "category": data.get("category"),
@@ -55,7 +50,7 @@ def summary(version: NodeVersion) -> dict[str, Any]:
 @documented(query=PoliciesQuery, response=PolicyPage)
 async def find(request: Request) -> HTTPResponse:
     query: PoliciesQuery = parse_query(PoliciesQuery, request)
-    found = await request.app.ctx.policy_graph.find_items(_today(), text=query.q.strip(), category=query.category,
+    found = await request.app.ctx.policy_graph.find_items(today(), text=query.q.strip(), category=query.category,
                                                           industry=query.industry)
     start = (query.page - 1) * query.page_size
     return json({"items": [summary(v) for v, _ in found[start:start + query.page_size]], "page": query.page,
@@ -66,7 +61,7 @@ async def find(request: Request) -> HTTPResponse:
 @openapi.summary("One policy item: benefit, conditions in plain Chinese with their clauses, departments")
 @documented(response=PolicyDetail, errors=(404,))
 async def detail(request: Request, item_id: str) -> HTTPResponse:
-    graph, day = request.app.ctx.policy_graph, _today()
+    graph, day = request.app.ctx.policy_graph, today()
     found = (await graph.published_items(day)).get(f"item:{item_id[:76]}")
     if found is None:
         raise ApiError(404, "policy_not_found", "没有找到这项政策（或已不在有效期内）", details={"id": item_id[:76]})
@@ -106,7 +101,7 @@ async def my_matches(request: Request) -> HTTPResponse:
     if not profile["enterprise"]:
         raise ApiError(422, "enterprise_required", "请先绑定企业（POST /api/v1/me/enterprise）")
     uscc = profile["enterprise"]["uscc"]
-    answers = await request.app.ctx.matches.for_enterprise(uscc, _today())
+    answers = await request.app.ctx.matches.for_enterprise(uscc, today())
     for answer in answers:
         answer["item"]["id"] = answer["item"]["id"].removeprefix("item:")
     return json({"qualified": [a for a in answers if a["verdict"] == "true"],

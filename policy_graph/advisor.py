@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
+from china_time import today
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import NodeVersion, PolicyGraph
 from policy_graph.matching import MatchService
 
-CHINA = timezone(timedelta(hours=8))
 MINE = re.compile(r"(我们|我司|本公司|我公司|我的企业|我们公司|我们企业|本企业).{0,12}(能|可以|可|符合).{0,8}(政策|申请|享受|补贴|奖励)")
 ASPECTS = (("department", re.compile(r"哪个部门|找谁|哪里办|在哪办|去哪|谁管|哪个单位|受理")),
            ("conditions", re.compile(r"条件|要求|资格|符合|门槛|需要什么|要什么")),
@@ -62,7 +62,7 @@ class PolicyAdvisor:
         if owner is not None and self.identities is not None:
             enterprise = (await self.identities.profile(owner))["enterprise"]
             uscc = enterprise["uscc"] if enterprise else None
-        return await self.answer(text, datetime.now(CHINA).date(), uscc, signed_in=owner is not None, current=current)
+        return await self.answer(text, today(), uscc, signed_in=owner is not None, current=current)
 
     async def answer(self, text: str, as_of: date, uscc: str | None = None, signed_in: bool = False,
                      current: str | None = None) -> PolicyAnswer | None:

@@ -16,18 +16,18 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from china_time import CHINA, today
 from policy_graph.graph import NodeVersion
 from store.database import Database
 from store.tables import policy_push_optouts, policy_pushes, subscriptions, user_messages, users, utcnow
 
 log = logging.getLogger(__name__)
-CHINA = timezone(timedelta(hours=8))
 SCENE = "policy_match"
 QUIET_FROM, QUIET_UNTIL = 22, 8  # China time, hours
 
@@ -81,7 +81,7 @@ async def refresh_forever(matches: Any, planner: PushPlanner, interval_seconds: 
     claimed once by its key."""
     while True:
         try:
-            report = await refresh_and_push(matches, planner, datetime.now(CHINA).date())
+            report = await refresh_and_push(matches, planner, today())
             if report.get("changed"):
                 log.info("policy matches refreshed: %s", report)
         except Exception:  # noqa: BLE001 (the loop must outlive one bad round)

@@ -12,17 +12,17 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from china_time import CHINA
 from store.database import Database
 from store.tables import utcnow, wechat_tokens
 from wechat.api import WeChatApi
 
 log = logging.getLogger(__name__)
-CHINA_TIME = timezone(timedelta(hours=8))
 
 
 class TokenBudgetExhausted(Exception):
@@ -77,7 +77,7 @@ class AccessTokenManager:
         """A usable token from the row, True if we now hold the refresh lease, False if another
         worker holds it."""
         now = self.clock()
-        today = now.astimezone(CHINA_TIME).date().isoformat()
+        today = now.astimezone(CHINA).date().isoformat()
         async with self.db.transaction() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             await conn.execute(dialect.insert(wechat_tokens).values(
@@ -115,7 +115,7 @@ class AccessTokenManager:
         return token
 
     async def fetches_today(self) -> int:
-        today = self.clock().astimezone(CHINA_TIME).date().isoformat()
+        today = self.clock().astimezone(CHINA).date().isoformat()
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(wechat_tokens.c.budget_day, wechat_tokens.c.fetches_today)
                                       .where(wechat_tokens.c.appid == self.appid))).first()

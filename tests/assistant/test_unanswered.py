@@ -13,7 +13,8 @@ import pytest
 from assistant.catalog import CatalogService
 from assistant.importers import import_catalog
 from assistant.search import SearchService
-from assistant.unanswered import CHINA, UnansweredService, bigrams, china_range, jaccard, text_hash
+from assistant.unanswered import UnansweredService, bigrams, jaccard, text_hash
+from china_time import CHINA, day_bounds
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from server import DEMO_CATALOG_DIR
@@ -133,6 +134,6 @@ async def test_the_range_is_china_dates_and_older_questions_show_when_asked_for(
     assert (await service.groups(start, end)).groups == []
     older = await service.groups(start - timedelta(days=30), end)
     assert [g.representative for g in older.groups] == ["火星移民签证怎么申请"]
-    since, until = china_range(end, end)
+    since, until = day_bounds(end, end)
     assert until - since == timedelta(days=1) and since.utcoffset() == timedelta(0)
     assert since.hour == 16  # midnight in Chengdu is 16:00 UTC the day before

@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from console import analytics_pages
+from china_time import CHINA
 from store.tables import chat_turns, demand_tickets, search_queries
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
@@ -56,7 +56,7 @@ async def test_the_dashboard_and_its_csv_exports(app):
             assert refused.status_code == 400 and message in refused.text, query
             assert "<svg" not in refused.text
 
-        today = now.astimezone(analytics_pages.CHINA).date()
+        today = now.astimezone(CHINA).date()
         exported = await http.get(f"/console/analytics.csv?section=top_queries&from={today - timedelta(days=1)}"
                                   f"&to={today}")
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse
 
 from china_time import today
 from console.auth import staff_member
+from console.policy_api import curated
 from console.svg import EDGE_NAMES, KIND_NAMES, neighbourhood
 from console.web import done, form_value, form_values, render
 from miniapp_api.common import ApiError
@@ -108,17 +109,15 @@ async def move(request: Request, node_id: str, action: str) -> HTTPResponse:
                   "publish": "policy.publish", "retire": "policy.publish"}[action]
     session = await staff_member(request, permission)
     graph, who = request.app.ctx.policy_graph, session.staff.username
-    try:
-        if action == "submit":
-            await graph.submit(who, node_id)
-        elif action in ("approve", "send-back"):
-            await graph.review(who, node_id, approve=action == "approve", comment=form_value(request, "comment", limit=500))
-        elif action == "publish":
-            await graph.publish(who, node_id)
-        else:
-            await graph.retire(who, node_id)
-    except CurationError as exc:
-        raise ApiError(exc.status, exc.code, str(exc), exc.details) from None
+    if action == "submit":
+        await curated(graph.submit(who, node_id))
+    elif action in ("approve", "send-back"):
+        await curated(graph.review(who, node_id, approve=action == "approve",
+                                   comment=form_value(request, "comment", limit=500)))
+    elif action == "publish":
+        await curated(graph.publish(who, node_id))
+    else:
+        await curated(graph.retire(who, node_id))
     if action in ("publish", "retire"):
         request.app.ctx.policy_refresh.set()  # rematch now
     notices = {"submit": "已提交审核", "approve": "已审核通过，待发布", "send-back": "已退回修改",

@@ -13,7 +13,7 @@ from console.accounts import AccountError
 from console.auth import staff_session
 from console.roles import PERMISSIONS
 from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError
+from miniapp_api.common import ApiError, client_address
 from miniapp_api.docs import documented
 
 bp = Blueprint("staff", url_prefix="/api/v1/staff")
@@ -52,10 +52,6 @@ class Me(BaseModel):
 class SignedOut(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"signed_out": True}})
     signed_out: bool
-
-
-def client_address(request: Request) -> str:
-    return request.remote_addr or request.ip or "-"
 
 
 @bp.post("/sessions")

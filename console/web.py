@@ -27,8 +27,7 @@ from china_time import to_minute
 from console.accounts import AccountError
 from console.auth import clear_session_cookie, set_session_cookie, staff_member, staff_session
 from console.roles import ROLE_NAMES, ROLES
-from console.staff_api import client_address
-from miniapp_api.common import ApiError
+from miniapp_api.common import ApiError, client_address
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")

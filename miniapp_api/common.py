@@ -79,6 +79,11 @@ def _request_id(request: Request) -> str:
     return getattr(request.ctx, "request_id", None) or request_id_var.get()
 
 
+def client_address(request: Request) -> str:
+    """The client's address (as the proxy settings let Sanic see it), for limits and the record."""
+    return request.remote_addr or request.ip or "-"
+
+
 def parse_query(model: type[BaseModel], request: Request) -> Any:
     """Validate query arguments with a pydantic model; 400 with per-field details otherwise."""
     raw = {key: values[-1] for key, values in request.args.items()}

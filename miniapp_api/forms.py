@@ -16,7 +16,7 @@ from sanic_ext import openapi
 from china_time import CHINA
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError
+from miniapp_api.common import ApiError, client_address
 from miniapp_api.docs import UPLOAD, documented
 from miniapp_api.responses import (
     ApplicationAnswer,
@@ -203,7 +203,7 @@ async def approval_callback(request: Request) -> HTTPResponse:
     secret = request.app.ctx.settings.approval_secret
     if not secret or not verify_signature(secret, request.headers.get("X-Timestamp", ""),
                                           request.headers.get("X-Signature", ""), request.body):
-        log.warning("approval callback refused: bad signature", extra={"client": request.remote_addr or request.ip})
+        log.warning("approval callback refused: bad signature", extra={"client": client_address(request)})
         raise ApiError(401, "bad_signature", "签名校验失败")
     report: StatusReport = parse_body(StatusReport, request)  # type: ignore[assignment]
     if report.status not in STATUSES:

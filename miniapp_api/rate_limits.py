@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from sanic import Request
 
-from miniapp_api.common import ApiError
+from miniapp_api.common import ApiError, client_address
 
 EXEMPT = ("/api/v1/approval/callback",)
 MAX_BUCKETS = 100_000  # the least recently seen are forgotten: memory stays bounded under a flood
@@ -45,7 +45,7 @@ class RateLimits:
     def check(self, request: Request) -> None:
         if not request.path.startswith("/api/") or request.path in EXEMPT:
             return
-        waits = [self.by_ip.take(request.remote_addr or request.ip or "-")]
+        waits = [self.by_ip.take(client_address(request))]
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token:
             waits.append(self.by_user.take(hashlib.sha256(token.strip().encode()).hexdigest()))

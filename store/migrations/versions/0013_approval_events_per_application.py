@@ -1,0 +1,23 @@
+"""approval events: ids unique per application
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-04 15:50:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import store.tables
+
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -50,7 +50,7 @@ from miniapp_api import chat, common, forms, health, items, login, me, policies,
 from miniapp_api.auth import SessionTokens
 from miniapp_api.docs import BEARER, STAFF_BEARER
 from miniapp_api.health import Readiness
-from miniapp_api.rate_limits import RateLimits
+from miniapp_api.rate_limits import RateLimits, share_between_workers
 from policy_graph import benchmark as matching_benchmark
 from policy_graph.advisor import PolicyAdvisor
 from policy_graph.enterprise_facts import (
@@ -76,6 +76,7 @@ from smartform.consent import ConsentService
 from smartform.drafts import DraftService
 from smartform.evaluations import Evaluations
 from smartform.identity import Identities
+from smartform.identity_platform import OidcIdentityPlatform
 from smartform.messages import MessageCentre, Subscriptions
 from smartform.prefill import PrefillService
 from smartform.review import PreReview
@@ -199,7 +200,12 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
         ctx.base_library = DemoBaseLibrary(ctx.db)
     regions = RegionCodes.from_csv(Path(settings.region_codes_file)) if settings.region_codes_file else None
     ctx.tokens = SessionTokens(ctx.db, ttl_hours=settings.session_ttl_hours)
-    ctx.identities = Identities(ctx.db, ctx.base_library, settings.secret_key)
+    ctx.identity_platform = OidcIdentityPlatform(
+        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret, settings.oidc_redirect_uri,
+        high_acr_values=frozenset(v.strip() for v in settings.oidc_high_acr_values.split(",") if v.strip()),
+        id_number_claim=settings.oidc_id_number_claim, timeout_seconds=settings.oidc_timeout_seconds,
+    ) if settings.oidc_issuer else None
+    ctx.identities = Identities(ctx.db, ctx.base_library, settings.secret_key, ctx.audit, ctx.identity_platform)
     ctx.identity_provider = None
     if settings.miniapp_appid and settings.miniapp_secret:
         ctx.miniapp_wechat = WeChatApi(settings.wechat_api_base, settings.miniapp_appid, settings.miniapp_secret,
@@ -259,9 +265,11 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     configure_logging(settings.log_level, settings.log_json)
     # env_prefix=None: Sanic reads no environment of its own; settings.py is the one place that does
     app = Sanic(name, configure_logging=False, env_prefix=None)
-    # attachments are the one thing bigger than RYB_MAX_BODY_BYTES; common.install holds everything
-    # else to that limit
-    app.config.REQUEST_MAX_SIZE = max(settings.max_body_bytes, settings.max_attachment_bytes + 65_536)
+    # Sanic refuses a larger body (413) before it is read, its Content-Length at once, a chunked one
+    # as soon as it passes the limit. The routes that need another limit stream their bodies and
+    # enforce their own while reading (common.read_body): attachment uploads (RYB_MAX_ATTACHMENT_BYTES)
+    # and the WeChat callback (RYB_WECHAT_MAX_BODY_BYTES)
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.OAS_TITLE = "Rong Yi Ban (蓉易办) assistant API"
     app.config.OAS_VERSION = "1"
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -269,6 +277,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.ctx.readiness = Readiness()
     app.ctx.rate_limits = RateLimits(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst,
                                      settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+    share_between_workers(app)  # under `rongyiban serve`, one set of buckets for all its workers
     # sanic-ext would add a HEAD route per GET route one at a time, re-finalising the router each
     # time (about a second per start); no client of ours sends HEAD
     app.config.HTTP_AUTO_HEAD = False
@@ -347,7 +356,8 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
         await app.ctx.outbox_worker.stop()
         if app.ctx.wechat_api is not None:
             await app.ctx.wechat_api.close()
-        for client in (app.ctx.base_library, app.ctx.approval, getattr(app.ctx, "miniapp_wechat", None)):
+        for client in (app.ctx.base_library, app.ctx.approval, getattr(app.ctx, "miniapp_wechat", None),
+                       app.ctx.identity_platform):
             if hasattr(client, "close"):
                 await client.close()
         await app.ctx.search.stop()

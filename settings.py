@@ -95,6 +95,19 @@ class Settings:
     base_library_app_key: str = ""
     base_library_secret: str = field(default="", metadata={"secret": True})
     base_library_timeout_seconds: float = 3.0
+    # the unified identity platform (统一身份认证) as an OpenID Connect provider: its issuer URL, our
+    # client registration and the redirect URI registered with it (the mini-program's web-view page
+    # that hands code and state back). Empty issuer: no high-assurance binding, so base-library
+    # reads, applications and acting for enterprises stay closed.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", metadata={"secret": True})
+    oidc_redirect_uri: str = ""
+    # the platform's acr values that mean face verification was done (comma-separated)
+    oidc_high_acr_values: str = "face"
+    # the ID-token claim carrying the ID number (platforms name it differently)
+    oidc_id_number_claim: str = "id_number"
+    oidc_timeout_seconds: float = 10.0
     # a CSV of county-level division codes (a "code" column) for the ID-number region check;
     # empty means the provinces and our Chengdu table
     region_codes_file: str = ""

@@ -62,7 +62,9 @@ async def sign_in(request: Request) -> HTTPResponse:
     try:
         session = await request.app.ctx.staff_accounts.sign_in(body.username, body.password, client_address(request))
     except AccountError as exc:
-        raise ApiError(exc.status, exc.code, str(exc), exc.details) from None
+        retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
+        raise ApiError(exc.status, exc.code, str(exc), exc.details,
+                       headers={"Retry-After": str(retry)} if retry else None) from None
     return json({"token": session.token, "expires_at": session.expires_at.isoformat(),
                  "staff": session.staff.to_json()}, status=201)
 

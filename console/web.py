@@ -126,6 +126,12 @@ def form_value(request: Request, name: str, default: str = "", limit: int = 5000
     return (request.form.get(name) or default).strip()[:limit] if request.form else default
 
 
+def form_password(request: Request, name: str = "password") -> str:
+    """A password exactly as typed: never stripped, so that it is the same password the API and the
+    command line see (its length is checked by the password rule, not cut here)."""
+    return (request.form.get(name) or "") if request.form else ""
+
+
 def form_values(request: Request, name: str, limit: int = 500) -> list[str]:
     return [v.strip()[:limit] for v in (request.form.getlist(name) or [])] if request.form else []
 
@@ -177,7 +183,7 @@ async def login(request: Request) -> HTTPResponse:
     if not given or not expected or not secrets.compare_digest(given, expected):
         return _login_form(request, "页面已过期，请重新登录", next_path, username, status=403)
     try:
-        session = await request.app.ctx.staff_accounts.sign_in(username, form_value(request, "password", limit=200),
+        session = await request.app.ctx.staff_accounts.sign_in(username, form_password(request),
                                                                client_address(request))
     except AccountError as exc:
         return _login_form(request, str(exc), next_path, username, status=exc.status)
@@ -221,7 +227,7 @@ async def staff_create(request: Request) -> HTTPResponse:
     try:
         created = await accounts.create(session.staff.username, form_value(request, "username", limit=32),
                                         form_value(request, "display_name", limit=50), form_value(request, "role"),
-                                        form_value(request, "password", limit=200))
+                                        form_password(request))
     except AccountError as exc:
         return render(request, "staff.html", status=exc.status, accounts=await accounts.all(), roles=ROLES,
                       error=str(exc), entered={k: form_value(request, k) for k in ("username", "display_name", "role")})
@@ -237,7 +243,7 @@ async def staff_update(request: Request, username: str) -> HTTPResponse:
         await request.app.ctx.staff_accounts.update(
             session.staff.username, username, role=form_value(request, "role") or None,
             active={"true": True, "false": False}.get(form_value(request, "active")),
-            password=form_value(request, "password", limit=200) or None)
+            password=form_password(request) or None)
     except AccountError as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
     return done("/console/staff", f"已更新账号 {username}")

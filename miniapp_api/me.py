@@ -1,5 +1,5 @@
-"""The signed-in user's own things: ``/api/v1/me`` (masked profile, identity and enterprise
-binding), ``/api/v1/me/applications``, ``/api/v1/me/subscriptions``, ``/api/v1/me/messages``, and
+"""The signed-in user's own things: ``/api/v1/me`` (masked profile, identity binding through the
+identity platform or the knowledge-only fallback, enterprise binding and its agents' grants), ``/api/v1/me/applications``, ``/api/v1/me/subscriptions``, ``/api/v1/me/messages``, and
 good/bad evaluations ``/api/v1/evaluations``."""
 
 from __future__ import annotations
@@ -16,13 +16,17 @@ from china_time import CHINA
 from miniapp_api import forms
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, parse_query
+from miniapp_api.common import ApiError, client_address, parse_query
 from miniapp_api.docs import documented
 from miniapp_api.responses import (
     ApplicationPage,
+    EnterpriseGrantList,
     EvaluationAdded,
     EvaluationStats,
+    GrantAdded,
+    GrantRevoked,
     MarkedRead,
+    PlatformSignIn,
     Profile,
     SubscriptionAdded,
     SubscriptionList,
@@ -30,8 +34,9 @@ from miniapp_api.responses import (
 )
 from miniapp_api.responses import MessagePage as MessagePageAnswer
 from smartform.base_library import LibraryUnavailable
+from smartform.enterprise_grants import MAX_GRANT_DAYS, GrantError
 from smartform.evaluations import TAGS, EvaluationError
-from smartform.identity import BindingError
+from smartform.identity import AUTHORIZATION_TTL, BindingError
 from store.tables import utcnow as now_utc
 
 bp = Blueprint("me", url_prefix="/api/v1")
@@ -87,9 +92,31 @@ class StatsQuery(BaseModel):
     to: date | None = Field(default=None, ge=EARLIEST, le=LATEST, description="last day (China time), YYYY-MM-DD")
 
 
+class PlatformCallbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=512)
+    state: str = Field(min_length=16, max_length=128)
+
+
+class GrantBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agent_name: str = Field(min_length=1, max_length=30)
+    agent_id_number: str = Field(min_length=15, max_length=20)
+    scopes: list[Literal["policy", "apply"]] = Field(min_length=1, max_length=2)
+    days: int = Field(default=365, ge=1, le=MAX_GRANT_DAYS)
+
+
+_BINDING_STATUS = {"identity_bound_elsewhere": 409, "authorization_invalid": 409, "platform_not_configured": 503,
+                   "platform_unavailable": 503, "identity_verification_required": 403, "grant_required": 403,
+                   "representative_required": 403, "not_legal_representative": 403}
+
+
 def _binding_error(exc: BindingError) -> ApiError:
+    if exc.code in _BINDING_STATUS:
+        return ApiError(_BINDING_STATUS[exc.code], exc.code, str(exc))
     if exc.code == "too_many_attempts":
-        return ApiError(429, exc.code, str(exc), headers={"Retry-After": "86400"})
+        return ApiError(429, exc.code, str(exc), details={"retry_after_seconds": exc.retry_after},
+                        headers={"Retry-After": str(exc.retry_after or 86400)})
     return ApiError(422, exc.code, str(exc))
 
 
@@ -100,14 +127,40 @@ async def me(request: Request) -> HTTPResponse:
     return json(await request.app.ctx.identities.profile(await current_user(request)))
 
 
+@bp.post("/me/identity/platform")
+@openapi.summary("Start real-name binding at the unified identity platform (统一身份认证, OIDC with PKCE)")
+@documented(response=PlatformSignIn, ok=201, errors=(503,), secured=True)
+async def start_platform_sign_in(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    try:
+        url = await request.app.ctx.identities.start_platform_sign_in(user)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    return json({"authorize_url": url, "expires_in": int(AUTHORIZATION_TTL.total_seconds())}, status=201)
+
+
+@bp.post("/me/identity/platform/callback")
+@openapi.summary("Finish it: the code and state the platform sent to the redirect page; binds the verified person")
+@documented(PlatformCallbackBody, response=Profile, errors=(400, 409, 422, 503), secured=True, example={"code": "SplxlOBeZQQYbYS6WxSbIA", "state": "af0ifjsldkj-Rk3ZSv0a8Jq"})
+async def finish_platform_sign_in(request: Request) -> HTTPResponse:
+    user = await current_user(request)
+    body: PlatformCallbackBody = parse_body(PlatformCallbackBody, request)  # type: ignore[assignment]
+    try:
+        await request.app.ctx.identities.finish_platform_sign_in(user, body.code, body.state)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    return json(await request.app.ctx.identities.profile(user))
+
+
 @bp.post("/me/identity")
-@openapi.summary("Real-name binding (实名), verified against the population library; 5 attempts a day")
-@documented(IdentityBody, response=Profile, errors=(400, 422, 503), secured=True, example={"name": "王示例明", "id_number": "510104199003071234"})
+@openapi.summary("Knowledge-only real-name binding (name + ID number, checked against the population library): "
+                 "the rate-limited fallback; it cannot read base libraries, apply or act for an enterprise")
+@documented(IdentityBody, response=Profile, errors=(400, 409, 422, 503), secured=True, example={"name": "王示例明", "id_number": "510104199003071234"})
 async def bind_identity(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
     try:
-        await request.app.ctx.identities.bind_person(user, body.name, body.id_number)
+        await request.app.ctx.identities.bind_person(user, body.name, body.id_number, client_address(request))
     except BindingError as exc:
         raise _binding_error(exc) from None
     except LibraryUnavailable:
@@ -124,8 +177,9 @@ async def unbind(request: Request) -> HTTPResponse:
 
 
 @bp.post("/me/enterprise")
-@openapi.summary("Act for an enterprise, as its legal representative or an agent")
-@documented(EnterpriseBody, response=Profile, errors=(400, 422, 503), secured=True, example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
+@openapi.summary("Act for an enterprise, as its legal representative or an agent it has authorised "
+                 "(both need a platform-verified identity)")
+@documented(EnterpriseBody, response=Profile, errors=(400, 403, 422, 503), secured=True, example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
 async def bind_enterprise(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
@@ -136,6 +190,50 @@ async def bind_enterprise(request: Request) -> HTTPResponse:
     except LibraryUnavailable:
         raise ApiError(503, "library_unavailable", "法人库暂时无法访问，请稍后再试") from None
     return json(await request.app.ctx.identities.profile(user))
+
+
+@bp.get("/me/enterprise/grants")
+@openapi.summary("My enterprise's agents (经办人授权): every grant with its status and latest uses (legal representative)")
+@documented(response=EnterpriseGrantList, errors=(403,), secured=True)
+async def grants(request: Request) -> HTTPResponse:
+    identities = request.app.ctx.identities
+    try:
+        uscc = await identities.representative_of(await current_user(request))
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    return json({"items": await identities.grants.of_enterprise(uscc)})
+
+
+@bp.post("/me/enterprise/grants")
+@openapi.summary("Authorise a person as my enterprise's agent, by name and ID number, with scopes and an expiry")
+@documented(GrantBody, response=GrantAdded, ok=201, errors=(400, 403, 422, 503), secured=True, example={"agent_name": "李示例", "agent_id_number": "510104199205061234", "scopes": ["policy", "apply"], "days": 365})
+async def grant(request: Request) -> HTTPResponse:
+    user, identities = await current_user(request), request.app.ctx.identities
+    body: GrantBody = parse_body(GrantBody, request)  # type: ignore[assignment]
+    try:
+        uscc = await identities.representative_of(user)
+        record = await identities.grants.grant(user, uscc, body.agent_name, body.agent_id_number, body.scopes, body.days)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    except GrantError as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
+    except LibraryUnavailable:
+        raise ApiError(503, "library_unavailable", "人口库暂时无法访问，请稍后再试") from None
+    return json({"grant": {**record, "uses": []}}, status=201)
+
+
+@bp.delete("/me/enterprise/grants/<grant_id:str>")
+@openapi.summary("Revoke an agent's grant; it stops working at once")
+@documented(response=GrantRevoked, errors=(403, 404), secured=True)
+async def revoke_grant(request: Request, grant_id: str) -> HTTPResponse:
+    user, identities = await current_user(request), request.app.ctx.identities
+    try:
+        uscc = await identities.representative_of(user)
+    except BindingError as exc:
+        raise _binding_error(exc) from None
+    if not await identities.grants.revoke(user, uscc, grant_id[:32]):
+        raise ApiError(404, "grant_not_found", "没有找到这项有效的授权")
+    return json({"revoked": True})
 
 
 @bp.get("/me/applications")

@@ -97,10 +97,9 @@ async def push_setting(request: Request) -> HTTPResponse:
 @openapi.summary("The items my enterprise qualifies for (true) or might (unknown: what to supply)")
 @documented(response=EnterpriseMatches, errors=(422,), secured=True)
 async def my_matches(request: Request) -> HTTPResponse:
-    profile = await request.app.ctx.identities.profile(await current_user(request))
-    if not profile["enterprise"]:
-        raise ApiError(422, "enterprise_required", "请先绑定企业（POST /api/v1/me/enterprise）")
-    uscc = profile["enterprise"]["uscc"]
+    uscc = await request.app.ctx.identities.acting_enterprise(await current_user(request), "policy", "matches")
+    if uscc is None:  # not bound, not verified, or an agent without a live grant for this
+        raise ApiError(422, "enterprise_required", "请先以法定代表人或已获授权的经办人身份绑定企业")
     answers = await request.app.ctx.matches.for_enterprise(uscc, today())
     for answer in answers:
         answer["item"]["id"] = answer["item"]["id"].removeprefix("item:")

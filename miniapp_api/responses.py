@@ -156,13 +156,57 @@ class EnterpriseBinding(BaseModel):
 
 class Profile(BaseModel):
     model_config = _strict({"user_id": "u_3f2a…", "identity_bound": True, "name": "王*明", "id_number": "5101**********1234",
-                            "bound_at": "2026-11-22T06:54:25+00:00", "enterprise": None})
+                            "bound_at": "2026-11-22T06:54:25+00:00", "identity_level": "high", "enterprise": None})
     user_id: str
     identity_bound: bool
     name: str | None
     id_number: str | None
     bound_at: str | None
+    # high: the identity platform with face verification; basic: the platform without it;
+    # knowledge: name and ID number only (cannot read base libraries, apply or act for an enterprise)
+    identity_level: Literal["high", "basic", "knowledge"] | None
     enterprise: EnterpriseBinding | None
+
+
+class PlatformSignIn(BaseModel):
+    model_config = _strict({"authorize_url": "https://tyrz.example.gov.cn/authorize?response_type=code&…",
+                            "expires_in": 600})
+    authorize_url: str
+    expires_in: int
+
+
+class EnterpriseGrant(BaseModel):
+    model_config = _strict({"id": "9c1e…", "agent_name": "李*", "agent_id_number": "5101**********5678",
+                            "scopes": ["apply", "policy"], "granted_at": "2026-12-04T08:00:00+00:00",
+                            "expires_at": "2027-12-04T08:00:00+00:00", "status": "live", "revoked_at": None,
+                            "uses": [{"at": "2026-12-05T02:00:00+00:00", "use": "prefill"}]})
+    id: str
+    agent_name: str
+    agent_id_number: str
+    scopes: list[Literal["policy", "apply"]]
+    granted_at: str
+    expires_at: str
+    status: Literal["live", "expired", "revoked"]
+    revoked_at: str | None
+    uses: list[dict[str, str | None]] = []
+
+
+class EnterpriseGrantList(BaseModel):
+    model_config = _strict({"items": []})
+    items: list[EnterpriseGrant]
+
+
+class GrantAdded(BaseModel):
+    model_config = _strict({"grant": {"id": "9c1e…", "agent_name": "李*", "agent_id_number": "5101**********5678",
+                                      "scopes": ["policy"], "granted_at": "2026-12-04T08:00:00+00:00",
+                                      "expires_at": "2027-12-04T08:00:00+00:00", "status": "live",
+                                      "revoked_at": None, "uses": []}})
+    grant: EnterpriseGrant
+
+
+class GrantRevoked(BaseModel):
+    model_config = _strict({"revoked": True})
+    revoked: Literal[True]
 
 
 class Unbound(BaseModel):
@@ -238,6 +282,7 @@ class PrefillReport(BaseModel):
     library_unavailable: bool
     message: str | None
     not_consented: list[str]
+    identity_verification_required: bool
 
 
 DRAFT_EXAMPLE = {"id": "9f1c0d2e", "item_code": "CD-0053", "form_version": 1, "data": {"applicant_name": "王示例明"},
@@ -251,7 +296,8 @@ ATTACHMENT_EXAMPLE = {"id": "a1", "key": "id_card", "filename": "身份证.jpg",
 class PrefilledDraft(BaseModel):
     model_config = _strict({"draft": DRAFT_EXAMPLE, "prefill": {
         "values": {"applicant_name": {"value": "王示例明", "provenance": "population", "source": "population.name",
-                                      "locked": True}}, "library_unavailable": False, "message": None, "not_consented": []}})
+                                      "locked": True}}, "library_unavailable": False, "message": None,
+        "not_consented": [], "identity_verification_required": False}})
     draft: Draft
     prefill: PrefillReport
 

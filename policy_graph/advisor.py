@@ -60,8 +60,7 @@ class PolicyAdvisor:
         """``answer`` for a signed-in user (or nobody), today in China."""
         uscc = None
         if owner is not None and self.identities is not None:
-            enterprise = (await self.identities.profile(owner))["enterprise"]
-            uscc = enterprise["uscc"] if enterprise else None
+            uscc = await self.identities.acting_enterprise(owner, "policy", "chat")
         return await self.answer(text, today(), uscc, signed_in=owner is not None, current=current)
 
     async def answer(self, text: str, as_of: date, uscc: str | None = None, signed_in: bool = False,

@@ -24,10 +24,12 @@ class Prefill:
     library_unavailable: bool = False
     message: str = ""
     not_consented: list[str] = field(default_factory=list)  # sources the user has not (or no longer) consented to
+    identity_verification_required: bool = False  # consented, but nobody verified whose records to read
 
     def to_json(self) -> dict[str, Any]:
         return {"values": self.values, "library_unavailable": self.library_unavailable, "message": self.message,
-                "not_consented": self.not_consented}
+                "not_consented": self.not_consented,
+                "identity_verification_required": self.identity_verification_required}
 
 
 class PrefillService:
@@ -44,6 +46,10 @@ class PrefillService:
         result = Prefill(not_consented=sorted({f.source for f in sourced if f.source not in allowed}))
         if not wanted:
             result.message = "未授权读取基础库信息，请手动填写"
+            return result
+        if subject.id_number is None and subject.uscc is None:  # Identities.subject: verified people only
+            result.identity_verification_required = True
+            result.message = "读取基础库信息需先通过统一身份认证（人脸核身），也可以手动填写"
             return result
         try:
             values = await self.library.fetch(subject, wanted)

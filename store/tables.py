@@ -205,6 +205,9 @@ demand_tickets = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("session_key", sa.String(200), nullable=False),
+    # the signed-in user who filed it (None when not signed in): they, and the session that filed
+    # it, are the only citizens who may ask about it
+    sa.Column("user_id", sa.String(32)),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("category", sa.String(32), nullable=False),
     sa.Column("category_confidence", sa.Float, nullable=False),
@@ -215,6 +218,7 @@ demand_tickets = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # received → assigned → replied → closed
     sa.Column("reply", sa.String(500)),  # the department's answer, shown to the citizen once replied
     sa.Index("ix_demand_tickets_session", "session_key"),
+    sa.Index("ix_demand_tickets_user", "user_id"),
 )
 
 # --- the WeChat official account (owned by wechat/) ------------------------------------------
@@ -317,12 +321,50 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # real-name binding (实名): the ID number encrypted, a keyed hash to find it, the masked form to show
     sa.Column("id_number_cipher", sa.Text),
-    sa.Column("id_number_hash", sa.String(64), index=True),
+    # unique: one person is bound to one account at a time
+    sa.Column("id_number_hash", sa.String(64), index=True, unique=True),
     sa.Column("id_number_masked", sa.String(32)),
     sa.Column("name_masked", sa.String(32)),
     sa.Column("uscc", sa.String(18)),  # the enterprise a legal-person user acts for
     sa.Column("enterprise_role", sa.String(16)),
     sa.Column("bound_at", UTCDateTime),
+    # how the binding was proved: "high" (the identity platform, with face verification), "basic"
+    # (the platform without it), "knowledge" (name + ID number only, the rate-limited fallback)
+    sa.Column("identity_level", sa.String(16)),
+    sa.Column("identity_subject", sa.String(128)),  # the platform's subject id (OIDC ``sub``)
+)
+
+# an identity-platform sign-in in progress (OIDC authorization-code flow with PKCE): the state is
+# stored as its hash, tied to the user who started it, and used once
+identity_authorizations = sa.Table(
+    "identity_authorizations",
+    metadata,
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(32), nullable=False, index=True),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+)
+
+# an enterprise's legal representative lets a verified person act for it (经办人授权), within scopes
+# and until a date; revocable at any time. Agents are named by their person (ID-number hash), not by
+# account, so a grant follows the person and not whoever holds a phone.
+enterprise_grants = sa.Table(
+    "enterprise_grants",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("uscc", sa.String(18), nullable=False, index=True),
+    sa.Column("agent_id_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("agent_name_masked", sa.String(32), nullable=False),
+    sa.Column("agent_id_masked", sa.String(32), nullable=False),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("granted_by", sa.String(32), nullable=False),  # the representative's user id
+    sa.Column("granted_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("revoked_by", sa.String(32)),
 )
 
 user_sessions = sa.Table(
@@ -389,11 +431,14 @@ application_events = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("number", sa.String(16), nullable=False, index=True),
-    sa.Column("event_id", sa.String(64), nullable=False, unique=True),  # the reporter's id: a resend is ignored
+    sa.Column("event_id", sa.String(64), nullable=False),  # the reporter's id: a resend is ignored
     sa.Column("status", sa.String(24), nullable=False),
     sa.Column("note", sa.String(500)),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(32), nullable=False),  # us, approval, workbench
+    # a back end may number its events per application ("1" for A and "1" for B): unique together.
+    # Named here because the naming convention would name it after its first column only
+    sa.UniqueConstraint("number", "event_id", name="uq_application_events_number_event_id"),
 )
 
 # the embedded approval back end: applications waiting for staff in the console's workbench
@@ -467,17 +512,6 @@ followup_tasks = sa.Table(
     sa.Column("answered_at", UTCDateTime),
 )
 
-# real-name binding attempts, for the five-a-day limit
-binding_attempts = sa.Table(
-    "binding_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(32), nullable=False),
-    sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("succeeded", sa.Boolean, nullable=False),
-    sa.Index("ix_binding_attempts_user", "user_id", "at"),
-)
-
 # --- the policy knowledge graph (政策法规图谱, owned by policy_graph/) --------------------------------
 # a node: policy document, clause, policy item, department, service item, industry, qualification,
 # district. Its content lives in versions; published versions are never changed.
@@ -507,7 +541,9 @@ policy_node_versions = sa.Table(
     sa.Column("valid_from", sa.Date),
     sa.Column("valid_to", sa.Date),
     sa.Column("revision", sa.Integer, nullable=False),  # a draft's edit counter: stale edits are refused
-    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("author", sa.String(64), nullable=False),  # who saved the latest revision
+    # who saved each revision, [{"revision", "author"}]: nobody who saved one may review or publish it
+    sa.Column("revision_authors", sa.JSON, nullable=False),
     sa.Column("reviewer", sa.String(64)),
     sa.Column("review_comment", sa.String(500)),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -629,17 +665,16 @@ staff_sessions = sa.Table(
     sa.Column("revoked_at", UTCDateTime),
 )
 
-# every sign-in attempt, for throttling (by name and by address, across workers) and for the record
-staff_login_attempts = sa.Table(
-    "staff_login_attempts",
+# attempt counters of store/throttle.py (staff sign-in, real-name binding), one row per scope and
+# key: how many failures, and when the key may try again
+attempt_counters = sa.Table(
+    "attempt_counters",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("username", sa.String(32), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
-    sa.Column("ok", sa.Boolean, nullable=False),
-    sa.Index("ix_staff_login_attempts_username", "username", "at"),
-    sa.Index("ix_staff_login_attempts_ip", "ip", "at"),
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_at", UTCDateTime, nullable=False),
+    sa.Column("last_success_at", UTCDateTime),
 )
 
 # a guide being edited in the console (办事指南草稿): the whole item as the editor left it, based on
@@ -651,7 +686,9 @@ guide_drafts = sa.Table(
     sa.Column("base_version", sa.Integer),  # None: a new item
     sa.Column("document", sa.JSON, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
-    sa.Column("author", sa.String(32), nullable=False),
+    sa.Column("author", sa.String(32), nullable=False),  # who saved the latest revision
+    # who saved each revision, [{"revision", "author"}]: nobody who saved one may publish the draft
+    sa.Column("revision_authors", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )

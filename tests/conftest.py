@@ -115,12 +115,27 @@ def embedding_cache_file() -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def identity_platform():  # type: ignore[no-untyped-def]
+    """The local identity platform (a real OIDC provider on loopback) with the demo people, one per
+    test process; every app under test trusts it (``tests/identity_platform.py`` signs people in)."""
+    from smartform.local_identity_platform import LocalIdentityPlatform
+    from smartform.synthetic import people
+    from tests.identity_platform import CLIENT_ID, CLIENT_SECRET
+
+    with LocalIdentityPlatform(people(), client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as platform:
+        yield platform
+
+
 @pytest.fixture
-def test_settings(tmp_path, embedding_cache_file) -> Settings:
+def test_settings(tmp_path, embedding_cache_file, identity_platform) -> Settings:
+    from tests.identity_platform import settings_for
+
     # tests send bursts from one address; the rate limits have their own tests
     # the demo policy graph takes seconds to import: tests of the graph import it themselves
     return Settings(data_dir=tmp_path / "var", log_json=False, outbox_poll_seconds=0.05, load_demo_policies=False,
-                    embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2, **UNLIMITED)
+                    embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2, **UNLIMITED,
+                    **settings_for(identity_platform.issuer))
 
 
 UNLIMITED = {"rate_limit_ip_per_second": 1e6, "rate_limit_ip_burst": 1e6,

@@ -48,7 +48,7 @@ async def test_a_wrong_name_and_a_wrong_password_get_the_same_answer(db, audit):
         assert (refused.value.status, refused.value.code, str(refused.value)) == (401, "bad_credentials", "用户名或密码不正确")
 
 
-async def test_repeated_failures_lock_the_name_and_then_the_address_for_a_while(db, audit):
+async def test_failures_slow_the_name_at_that_address_and_then_the_address(db, audit):
     clock = Clock()
     accounts = StaffAccounts(db, audit, max_failures_per_name=3, max_failures_per_address=5, clock=clock)
     await accounts.create("cli", "zhao.reviewer", "赵审核", "reviewer", PASSWORD)
@@ -56,9 +56,12 @@ async def test_repeated_failures_lock_the_name_and_then_the_address_for_a_while(
     for _ in range(3):
         with pytest.raises(AccountError):
             await accounts.sign_in("zhao.reviewer", "guess-guess-1", "10.0.0.3")
-    with pytest.raises(AccountError) as locked:  # even the right password, while locked
-        await accounts.sign_in("zhao.reviewer", PASSWORD, "10.0.0.9")
-    assert locked.value.status == 429 and locked.value.code == "too_many_attempts"
+    with pytest.raises(AccountError) as waiting:  # even the right password, while it must wait
+        await accounts.sign_in("zhao.reviewer", PASSWORD, "10.0.0.3")
+    assert waiting.value.status == 429 and waiting.value.code == "too_many_attempts"
+    assert waiting.value.details == {"retry_after_seconds": 30}
+    # the same name from elsewhere is not slowed by these failures
+    assert (await accounts.sign_in("zhao.reviewer", PASSWORD, "10.0.0.9")).staff.username == "zhao.reviewer"
     for name in ("a1", "a2"):  # spraying other names from the same address
         with pytest.raises(AccountError):
             await accounts.sign_in(name, "guess-guess-1", "10.0.0.3")
@@ -66,8 +69,37 @@ async def test_repeated_failures_lock_the_name_and_then_the_address_for_a_while(
         await accounts.sign_in("qian.editor", PASSWORD, "10.0.0.3")
     assert by_address.value.status == 429
     assert (await accounts.sign_in("qian.editor", PASSWORD, "10.0.0.4")).staff.username == "qian.editor"
-    clock.now += timedelta(minutes=16)
+    clock.now += timedelta(seconds=31)
     assert (await accounts.sign_in("zhao.reviewer", PASSWORD, "10.0.0.3")).staff.role == "reviewer"
+
+
+async def test_delays_double_and_stop_at_the_throttle_window(db, audit):
+    clock = Clock()
+    accounts = StaffAccounts(db, audit, max_failures_per_name=2, throttle_minutes=15, clock=clock)
+    waits, verified = [], 0
+    while len(waits) < 8:
+        with pytest.raises(AccountError) as refused:
+            await accounts.sign_in("nobody", "guess-guess-1", "10.0.0.7")
+        if refused.value.status == 401:
+            verified += 1
+            continue
+        waits.append(refused.value.details["retry_after_seconds"])
+        clock.now += timedelta(seconds=waits[-1])
+    assert waits == [30, 60, 120, 240, 480, 900, 900, 900] and verified == 2 + 7
+
+
+async def test_a_known_name_and_address_is_not_locked_out_by_others(db, audit):
+    clock = Clock()
+    accounts = StaffAccounts(db, audit, max_failures_per_name=3, max_failures_per_address=5, clock=clock)
+    await accounts.create("cli", "wang.admin", "王管理", "admin", PASSWORD)
+    await accounts.sign_in("wang.admin", PASSWORD, "10.1.0.1")  # the admin's own office
+    for n in range(60):  # an attacker guessing the admin's password from sixty addresses
+        with pytest.raises(AccountError):
+            await accounts.sign_in("wang.admin", "guess-guess-1", f"10.2.0.{n}")
+    with pytest.raises(AccountError) as new_address:
+        await accounts.sign_in("wang.admin", "guess-guess-1", "10.3.0.1")
+    assert new_address.value.status == 429  # the name is slowed for addresses it never used
+    assert (await accounts.sign_in("wang.admin", PASSWORD, "10.1.0.1")).staff.role == "admin"
 
 
 async def test_switching_an_account_off_or_changing_its_password_ends_its_sessions(db, audit):
@@ -93,7 +125,12 @@ async def test_switching_an_account_off_or_changing_its_password_ends_its_sessio
     ("Li", "editor", PASSWORD, "username_invalid"),
     ("li.editor", "boss", PASSWORD, "role_invalid"),
     ("li.editor", "editor", "short1", "weak_password"),
-    ("li.editor", "editor", "onlyletterslong", "weak_password"),
+    ("li.editor", "editor", " " * 12, "weak_password"),
+    ("li.editor", "editor", "password12", "weak_password"),
+    ("li.editor", "editor", "P@ssw0rd2026!", "weak_password"),
+    ("li.editor", "editor", "woaini1314520", "weak_password"),
+    ("li.editor", "editor", "li.editor-2026", "weak_password"),
+    ("li.editor", "editor", "abababababab", "weak_password"),
 ])
 async def test_bad_accounts_are_refused(sqlite_db, username, role, password, code):
     from store.audit import AuditLog

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from server import create_app
 from smartform.synthetic import people
 from store.tables import user_sessions
+from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_items_api import assert_error
 from tests.smartform.local_platform import APP_KEY, LocalPlatform
@@ -45,6 +46,10 @@ async def test_login_bind_prefill_logout(test_settings):
                                       json={"name": person["name"], "id_number": person["id_number"]})
             assert bound.status_code == 200
             await client.post("/api/v1/forms/CD-0006/consent", headers=auth, json={"fields": ["population.name"]})
+            opened = (await client.post("/api/v1/forms/CD-0006/prefill", headers=auth)).json()
+            # a name and an ID number are not proof of a person: no base-library read until verified
+            assert opened["prefill"]["identity_verification_required"] and opened["draft"]["data"] == {}
+            assert (await verify_through_api(client, auth, person)).json()["identity_level"] == "high"
             draft = (await client.post("/api/v1/forms/CD-0006/prefill", headers=auth)).json()["draft"]
             assert person["name"] in draft["data"].values()
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from server import create_app
 from smartform.synthetic import enterprises, people
 from store.tables import policy_push_optouts
+from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_common_rules import walk_pages
 from tests.miniapp_api.test_items_api import assert_error
@@ -46,7 +47,7 @@ async def test_find_read_and_match_policies(test_settings):
         user, auth = await signed_in(app, "o_policy")
         assert_error(await client.get("/api/v1/me/enterprise/matches", headers=auth), 422, "enterprise_required")
         assert_error(await client.get("/api/v1/me/enterprise/matches"), 401, "token_missing")
-        await client.post("/api/v1/me/identity", headers=auth, json={"name": PEOPLE[2]["name"], "id_number": PEOPLE[2]["id_number"]})
+        await verify_through_api(client, auth, PEOPLE[2])
         bound = await client.post("/api/v1/me/enterprise", headers=auth, json={"uscc": COMPANY["uscc"], "role": "法定代表人"})
         assert bound.status_code == 200
         catalogue = app.ctx.fact_catalogue

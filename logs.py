@@ -1,5 +1,9 @@
 """Structured logging: one JSON object per line, the request id on every line, and personal
-data (ID numbers, mobile numbers, bank cards) masked before anything is written."""
+data (ID numbers, mobile numbers, bank cards) masked before anything is written.
+
+The patterns for personal numbers are defined here, once: ``mask_personal_data`` (logs, chat
+turns, tickets, analytics) and slot extraction (``intents.slots``) read numbers by the same rules,
+however they were typed — grouped with spaces or hyphens, after +86, in full-width digits."""
 
 from __future__ import annotations
 
@@ -12,12 +16,57 @@ from datetime import UTC, datetime
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
-# 18-digit resident ID (last may be X) or a legacy 15-digit one; 11-digit mainland mobile;
-# 16-19 digit bank cards. Digit runs are bounded so that longer numbers are left alone.
-# A number glued to letters (an item code such as 11440000006939756B244…) is none of these.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)(\d{4})(\d{4})(?![0-9A-Za-z])")
-_BANK_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{4})(\d{8,11})(\d{4})(?![0-9A-Za-z])")
+# Full-width digits, X (an ID number's check character), plus, hyphens and spaces, each as its one
+# ASCII twin: the text keeps its length, so a match in the ASCII form is at the same place in what
+# was typed.
+_ASCII_TWINS = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)}, "\uff38": "X", "\uff58": "x",
+                              "\uff0b": "+", "\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+                              "\u2013": "-", "\u2212": "-", "\u3000": " ", "\u00a0": " "})
+# one space or hyphen where people group the digits of a phone, ID or card number; one only, so
+# that a date and a number beside it ("2026-12-04 138…") never run together into a longer one
+_SEP = r"[ \-]?"
+# never inside a longer number, nor a code glued to letters (an item code 11440000006939756B244…,
+# an application number SQ2026…)
+_START = r"(?<![0-9A-Za-z])"
+_END = r"(?![0-9A-Za-z])"
+# an 18-digit resident ID (the last may be X): whole, 6-8-4 (the 8 perhaps 4-4) or 4-4-4-4-2;
+# a legacy 15-digit one: whole or 6-6-3
+_ID_BODY = (rf"\d{{6}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{3}}[0-9Xx]"
+            rf"|\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d[0-9Xx]"
+            rf"|\d{{6}}{_SEP}\d{{6}}{_SEP}\d{{3}}")
+# a 16-19 digit bank card, whole or in fours; legacy 12345 ticket numbers (17 digits) are not cards
+_CARD_BODY = rf"(?!12345)\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}(?:{_SEP}\d{{1,3}})?"
+# an 11-digit mainland mobile: whole, 3-4-4 or 3-8, perhaps after the country code (+86, 0086, 86)
+_MOBILE_BODY = rf"(?P<country>(?:\+|00)?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}"
+
+# ASCII: \d is 0-9 only (ascii_digits has turned full-width digits into those already)
+ID_NUMBER = re.compile(rf"{_START}(?:{_ID_BODY}){_END}", re.ASCII)
+MOBILE = re.compile(rf"{_START}(?:{_MOBILE_BODY}){_END}", re.ASCII)
+BANK_CARD = re.compile(rf"{_START}(?:{_CARD_BODY}){_END}", re.ASCII)
+# all three in one pass, in this order: an 18-digit run is an ID number before it is a card
+_PERSONAL = re.compile(rf"{_START}(?:(?P<id>{_ID_BODY})|(?P<card>{_CARD_BODY})|(?P<mobile>{_MOBILE_BODY})){_END}",
+                       re.ASCII)
+
+
+def ascii_digits(text: str) -> str:
+    """``１３８－０００`` → ``138-000``: full-width digits and separators as ASCII, the length kept.
+    ``ID_NUMBER``, ``MOBILE`` and ``BANK_CARD`` expect this form."""
+    return text.translate(_ASCII_TWINS)
+
+
+def _digits(found: str) -> str:
+    return re.sub(r"[^0-9X]", "", found.upper())
+
+
+def find_id_numbers(text: str) -> list[str]:
+    """Every ID number in ``text``, however it was written, as plain digits (X upper case)."""
+    return [_digits(m.group(0)) for m in ID_NUMBER.finditer(ascii_digits(text))]
+
+
+def find_mobile_numbers(text: str) -> list[str]:
+    """Every mainland mobile number in ``text``, however it was written, as its plain 11 digits
+    (``+86 139-0000-1111`` → ``13900001111``)."""
+    return [_digits(m.group(0))[-11:] for m in MOBILE.finditer(ascii_digits(text))]
 
 
 def mask_id_number(value: str) -> str:
@@ -31,10 +80,28 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * (len(name) - 1) if name else name
 
 
+def _mask(match: re.Match[str]) -> str:
+    if match.group("id"):
+        return mask_id_number(_digits(match.group(0)))
+    if match.group("card"):
+        digits = _digits(match.group(0))
+        return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+    mobile = _digits(match.group(0))[-11:]
+    return (match.group("country") or "") + mobile[:3] + "****" + mobile[-4:]
+
+
 def mask_personal_data(text: str) -> str:
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = _BANK_CARD.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
-    return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    """ID numbers, bank cards and mobile numbers masked (``5101**********1234``,
+    ``6222***********0123``, ``138****5678``), however they were grouped or typed; a masked number is
+    written as plain ASCII digits. The rest of the text is left exactly as it was, and masking a
+    masked text changes nothing."""
+    normalized = ascii_digits(text)
+    pieces: list[str] = []
+    kept = 0
+    for match in _PERSONAL.finditer(normalized):
+        pieces += [text[kept:match.start()], _mask(match)]
+        kept = match.end()
+    return "".join(pieces) + text[kept:] if pieces else text
 
 
 class MaskingJsonFormatter(logging.Formatter):

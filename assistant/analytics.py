@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from china_time import day_bounds
+from logs import mask_personal_data
 from store.database import Database
 from store.tables import (
     chat_turns,
@@ -130,7 +131,10 @@ class Analytics:
                 .where(period.within(search_queries.c.at), search_queries.c.normalized != "")
                 .group_by(search_queries.c.normalized)
                 .order_by(count.desc(), search_queries.c.normalized).limit(min(max(limit, 1), 100)))
-            return [{"query": r.normalized, "count": int(r.n), "no_result": int(r.no_result or 0)} for r in rows]
+            # masked again on the way out (page and CSV): searches stored before masking knew a
+            # format ("138-0000-6336", full-width digits) are not
+            return [{"query": mask_personal_data(r.normalized), "count": int(r.n), "no_result": int(r.no_result or 0)}
+                    for r in rows]
 
     async def no_result_rate(self, period: DateRange) -> dict[str, Any]:
         """Searches that found nothing, that found nothing good enough, and chat turns the

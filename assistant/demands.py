@@ -1,11 +1,16 @@
 """12345 demand tickets (诉求工单): intake, where a complaint, suggestion or request for help becomes
 a ticket with a number, a routed level-1 category, the district, a short summary and the (masked)
 text (``DemandService``); and the staff desk that lists tickets and moves each one along
-received → assigned → replied → closed, one step at a time, audited (``DemandDesk``)."""
+received → assigned → replied → closed, one step at a time, audited (``DemandDesk``).
+
+A ticket holds a complaint's details and the department's answer, so a citizen hears about it
+only in the chat session that filed it or, when they were signed in, as that user from any
+session; anyone else is told what they would be told for a number that does not exist. The
+number itself carries 16 random digits (``secrets``), so it cannot be guessed either."""
 
 from __future__ import annotations
 
-import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +26,9 @@ from store.audit import AuditLog
 from store.database import Database
 from store.tables import demand_tickets, utcnow
 
+# random digits in a ticket number (~53 bits): a million guesses a day against ten thousand
+# tickets of that day hit one with a chance of one in a million
+RANDOM_DIGITS = 16
 STATUS_TEXT = {"received": "已受理，等待分派", "assigned": "已转交承办部门", "replied": "承办部门已答复", "closed": "已办结"}
 FLOW = ("received", "assigned", "replied", "closed")  # the only order a ticket may move in
 MAX_NOTE = 500
@@ -36,6 +44,7 @@ class DemandTicket:
     created_at: datetime
     session_key: str
     reply: str | None = None  # the department's answer, once replied
+    user_id: str | None = None  # the signed-in user who filed it, if they were signed in
 
     @property
     def status_text(self) -> str:
@@ -70,17 +79,19 @@ class DemandService:
         route, district, _, summary = self._prepare(text, route)
         return DemandTicket("", route.category, district, summary, "received", utcnow(), session_key)
 
-    async def create(self, session_key: str, channel: str, text: str, *, contact_consent: bool = False,
-                     route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+    async def create(self, session_key: str, channel: str, text: str, *, user_id: str | None = None,
+                     contact_consent: bool = False, route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+        """Register a ticket filed in ``session_key`` by ``user_id`` (None when not signed in): the
+        two who may later ask about it."""
         route, district, masked, summary = self._prepare(text, route)
         now = utcnow()
-        for _ in range(5):  # numbers are random within the day; retry on the rare collision
-            number = f"12345{now:%y%m%d}{random.randrange(10**6):06d}"
+        for _ in range(5):  # a collision of 16 random digits is next to impossible, but costs nothing to retry
+            number = new_ticket_number(now)
             try:
                 async with self.db.transaction() as conn:
                     await conn.execute(demand_tickets.insert().values(
-                        number=number, created_at=now, updated_at=now, session_key=session_key, channel=channel,
-                        category=route.category, category_confidence=route.confidence,
+                        number=number, created_at=now, updated_at=now, session_key=session_key, user_id=user_id,
+                        channel=channel, category=route.category, category_confidence=route.confidence,
                         district=district, summary=summary, text=masked[:2000],
                         contact_consent=contact_consent, status="received"))
                 break
@@ -88,15 +99,30 @@ class DemandService:
                 continue
         else:
             raise RuntimeError("could not allocate a ticket number")
-        return DemandTicket(number, route.category, district, summary, "received", now, session_key)
+        return DemandTicket(number, route.category, district, summary, "received", now, session_key, None, user_id)
 
-    async def get(self, number: str) -> DemandTicket | None:
+    async def get(self, number: str, *, session_key: str, user_id: str | None = None) -> DemandTicket | None:
+        """The ticket, if the one asking filed it: from the same session, or as the same signed-in
+        user. None otherwise, exactly as for a number that does not exist, so that asking reveals
+        nothing about other people's tickets."""
+        asker = demand_tickets.c.session_key == session_key
+        if user_id is not None:
+            asker = sa.or_(asker, demand_tickets.c.user_id == user_id)
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(demand_tickets).where(demand_tickets.c.number == number))).first()
+            row = (await conn.execute(sa.select(demand_tickets)
+                                      .where(demand_tickets.c.number == number, asker))).first()
         if row is None:
             return None
-        return DemandTicket(row.number, row.category, row.district, row.summary, row.status, row.created_at,
-                            row.session_key, row.reply)
+        # masked again on the way out: rows stored before masking knew a format are not
+        return DemandTicket(row.number, row.category, row.district, mask_personal_data(row.summary), row.status,
+                            row.created_at, row.session_key, mask_personal_data(row.reply) if row.reply else None,
+                            row.user_id)
+
+
+def new_ticket_number(now: datetime) -> str:
+    """``12345`` + the date + 16 random digits from the operating system's secure generator: long,
+    but digits only, so it reads out and types on a phone keypad."""
+    return f"12345{now:%y%m%d}{secrets.randbelow(10**RANDOM_DIGITS):0{RANDOM_DIGITS}d}"
 
 
 class DemandError(Exception):
@@ -130,8 +156,10 @@ class DemandDesk:
             rows = await conn.execute(sa.select(*columns).where(*conditions)
                                       .order_by(demand_tickets.c.created_at.desc(), demand_tickets.c.number.desc())
                                       .offset(max(offset, 0)).limit(min(max(limit, 1), 200)))
-            items = [{**row._mapping, "status_text": STATUS_TEXT.get(row.status, row.status),
-                      "next": next_status(row.status)} for row in rows]
+            # summary and text masked again: rows stored before masking knew a format are not
+            items = [{**row._mapping, "summary": mask_personal_data(row.summary), "text": mask_personal_data(row.text),
+                      "status_text": STATUS_TEXT.get(row.status, row.status), "next": next_status(row.status)}
+                     for row in rows]
         return items, int(total or 0)
 
     async def categories(self) -> list[str]:
@@ -148,7 +176,9 @@ class DemandDesk:
         they ask about the ticket. Other notes are for staff (kept in the audit entry)."""
         if status not in FLOW:
             raise DemandError(400, "unknown_status", "未知的工单状态")
-        note = note.strip()
+        # the reply is shown to the citizen and the note kept in the audit log: neither may carry
+        # the complainant's phone or ID number that a department copied into its answer
+        note = mask_personal_data(note.strip())
         if len(note) > MAX_NOTE:
             raise DemandError(422, "note_too_long", f"处理说明不能超过 {MAX_NOTE} 字")
 
@@ -173,7 +203,7 @@ class DemandDesk:
                                     target_id=number, before={"status": row.status}, after={"status": status},
                                     details={"note": note} if note else None)
         return DemandTicket(row.number, row.category, row.district, row.summary, status, row.created_at,
-                            row.session_key, note if status == "replied" else row.reply)
+                            row.session_key, note if status == "replied" else row.reply, row.user_id)
 
 
 def next_status(status: str) -> str | None:

@@ -1,15 +1,12 @@
 """The analytics dashboard (数据分析): every figure of ``assistant.analytics.Analytics`` for a range of
 China dates (by default the last 30 days), each drawn with ``console.svg`` beside its table, and
-each exportable as CSV (``/console/analytics.csv?section=…&from=…&to=…``, UTF-8 with a BOM so that
-Excel reads the Chinese). Nothing personal is shown: the service selects no user, session or
-enterprise identifiers, and texts were masked when stored.
+each exportable as CSV (``/console/analytics.csv?section=…&from=…&to=…``, written by
+``csv_export``: UTF-8 with a BOM so that Excel reads the Chinese, formulas defused). Nothing
+personal is shown: the service selects no user, session or enterprise identifiers, and typed
+texts are masked.
 """
 
 from __future__ import annotations
-
-import csv
-import io
-from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw
@@ -19,6 +16,7 @@ from china_time import today
 from console.auth import staff_member
 from console.svg import bar_chart, line_chart
 from console.web import render
+from csv_export import to_csv
 from miniapp_api.common import ApiError
 
 bp = Blueprint("console_analytics", url_prefix="/console")
@@ -109,13 +107,3 @@ async def export(request: Request) -> HTTPResponse:
                headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a BOM (Excel reads Chinese only then). A cell that Excel would take for a formula
-    (a search someone typed as ``=HYPERLINK(…)``) is quoted with a leading apostrophe."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else f"'{v}" if isinstance(v, str) and v and v[0] in "=+-@\t\r" else v
-                         for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")

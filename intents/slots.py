@@ -1,6 +1,8 @@
 """Slot extraction: the aspect of a guide being asked about, the district, dates, application and
 ticket numbers, ID and phone numbers, and the audience. Rules only: each slot has a small, closed
-vocabulary where precise patterns beat a model. (The item slot comes from the search service.)"""
+vocabulary where precise patterns beat a model. (The item slot comes from the search service.)
+ID and phone numbers are found with ``logs``' patterns, the very ones that mask them, and come out
+as plain digits however they were typed (grouped, after +86, full-width)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from logs import ascii_digits, find_id_numbers, find_mobile_numbers
 from yaml_files import read_yaml
 
 # the aspects of a guide (办事指南) a person asks about, and the words that ask for each;
@@ -25,10 +28,10 @@ ASPECT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                       r"|怎么补|怎么换|怎么领|怎么开|怎么交|怎么取|怎么报|怎么注册|怎么登记|咋个|咋整|咋办|咋弄")),
 ]
 
-APPLICATION_NUMBER = re.compile(r"(?<![0-9A-Za-z])SQ\d{14}(?![0-9])", re.IGNORECASE)
-TICKET_NUMBER = re.compile(r"(?<![0-9])12345\d{12}(?![0-9])")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
-PHONE_NUMBER = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
+APPLICATION_NUMBER = re.compile(r"(?<![0-9A-Za-z])SQ\d{14}(?![0-9])", re.IGNORECASE | re.ASCII)
+# 12345 + date (yymmdd) + 16 random digits (assistant.demands); old tickets' numbers (6 random
+# digits) are still read, their filers may ask about them
+TICKET_NUMBER = re.compile(r"(?<![0-9])12345\d{6}(?:\d{16}|\d{6})(?![0-9])", re.ASCII)
 _DATE = re.compile(r"(?:(\d{4})[年/.-])?(\d{1,2})[月/.-](\d{1,2})[日号]?")
 _RELATIVE_DAYS = {"今天": 0, "明天": 1, "后天": 2, "昨天": -1, "前天": -2}
 _PERSON = re.compile(r"我自己|本人|个人|孩子|老人|家里|我家|我爸|我妈|老公|老婆|退休")
@@ -73,9 +76,17 @@ class Slots:
     dates: list[date] = field(default_factory=list)
     application_numbers: list[str] = field(default_factory=list)
     ticket_numbers: list[str] = field(default_factory=list)
-    has_id_number: bool = False
-    has_phone_number: bool = False
+    id_numbers: list[str] = field(default_factory=list)  # plain digits, however they were typed
+    phone_numbers: list[str] = field(default_factory=list)  # plain 11 digits, without +86
     audience: str | None = None  # 个人 / 法人 when the text says so
+
+    @property
+    def has_id_number(self) -> bool:
+        return bool(self.id_numbers)
+
+    @property
+    def has_phone_number(self) -> bool:
+        return bool(self.phone_numbers)
 
 
 def find_aspect(text: str) -> str | None:
@@ -98,6 +109,7 @@ def find_dates(text: str, today: date) -> list[date]:
 
 def extract_slots(text: str, regions: RegionTable, today: date | None = None) -> Slots:
     today = today or date.today()
+    text = ascii_digits(text)  # "工单１２３４５…" is the same number
     audience = "法人" if _LEGAL_PERSON.search(text) else "个人" if _PERSON.search(text) else None
     return Slots(
         aspect=find_aspect(text),
@@ -105,7 +117,7 @@ def extract_slots(text: str, regions: RegionTable, today: date | None = None) ->
         dates=find_dates(text, today),
         application_numbers=[n.upper() for n in APPLICATION_NUMBER.findall(text)],
         ticket_numbers=TICKET_NUMBER.findall(text),
-        has_id_number=bool(ID_NUMBER.search(text)),
-        has_phone_number=bool(PHONE_NUMBER.search(text)),
+        id_numbers=find_id_numbers(text),
+        phone_numbers=find_mobile_numbers(text),
         audience=audience,
     )

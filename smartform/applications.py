@@ -4,8 +4,9 @@ Submitting writes the application (number, form data, attachments, the guide ver
 under), its first timeline entry, the user's message and the approval handoff job in one
 transaction; a second submit of the same draft (a double click, a retry) returns the same
 application. Status changes come from the approval back end's callback or the embedded workbench;
-each is added to the timeline once (by its event id) and tells the user — in the message centre,
-and by a subscribe message where they consented to one.
+each must be one the status flow allows (``smartform.status_flow``), is added to the timeline once
+(by its event id, which identifies an event within its application) and tells the user — in the
+message centre, and by a subscribe message where they consented to one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from assistant.catalog import CatalogService
 from smartform.drafts import OPEN, SUBMITTED, DraftError, DraftService
 from smartform.review import PreReview, Problem, visible
 from smartform.schemas import FormSchema
+from smartform.status_flow import STATUSES, check_transition
 from store.database import Database
 from store.outbox import Outbox
 from store.tables import (
@@ -38,11 +40,6 @@ from store.tables import (
 log = logging.getLogger(__name__)
 
 HANDOFF = "approval.handoff"
-STATUSES = {  # what the approval back end reports, and what the user reads
-    "submitted": "已提交", "accepted": "已受理", "in_review": "审查中", "supplement_requested": "需补正材料",
-    "approved": "审批通过", "rejected": "不予批准", "certificate_issued": "已出证",
-}
-FINAL = frozenset({"rejected", "certificate_issued"})
 STATUS_TEMPLATE_SCENE = "application_status"
 
 
@@ -132,7 +129,8 @@ class ApplicationService:
     async def record_status(self, number: str, status: str, *, event_id: str, note: str | None, source: str,
                             at: datetime | None = None) -> bool | None:
         """A status reported for an application. None: no such application; False: this event was
-        already recorded; True: recorded, timeline and user told."""
+        already recorded for it (a resend); True: recorded, timeline and user told.
+        ``InvalidTransition`` if the status flow does not allow the change: nothing is written."""
         async with self.db.transaction() as conn:
             return await self.record_status_on(conn, number, status, event_id=event_id, note=note, source=source,
                                                at=at)
@@ -148,10 +146,12 @@ class ApplicationService:
                                   .where(applications.c.number == number).with_for_update())).first()
         if row is None:
             return None
-        seen = (await conn.execute(sa.select(application_events.c.id)
-                                   .where(application_events.c.event_id == event_id[:64]))).first()
-        if seen:
+        # a back end may number its events per application: the id names an event only within one
+        seen = (await conn.execute(sa.select(application_events.c.id).where(
+            application_events.c.number == number, application_events.c.event_id == event_id[:64]))).first()
+        if seen:  # checked before the flow: a resend stays a no-op even once a later status has come
             return False
+        check_transition(number, row.status, status)
         await self._add_event(conn, number, event_id, status, note, at, source)
         await conn.execute(applications.update().where(applications.c.number == number)
                            .values(status=status, updated_at=utcnow()))

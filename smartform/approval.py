@@ -7,9 +7,11 @@
   the outbox.
 - ``Workbench``: the embedded default, a queue that staff work through in the console (审批工作台):
   accept (受理), ask for supplements (补正), approve (审批通过) or reject (不予受理 / 不予批准), each
-  only from the statuses that allow it, audited, and told to the citizen like any status report.
+  only from the statuses the status flow (``smartform.status_flow``) lets it follow, audited, and
+  told to the citizen like any status report.
 
-Status reports come back signed the same way (``verify_signature``) to ``/api/v1/approval/callback``.
+Status reports come back signed the same way (``verify_signature``) to ``/api/v1/approval/callback``;
+their ``X-Timestamp`` is checked by ``check_timestamp`` before anything is computed from it.
 """
 
 from __future__ import annotations
@@ -27,19 +29,54 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from smartform.applications import STATUSES, ApplicationService
+from smartform.status_flow import DECIDED, InvalidTransition, changes_into
 from store.audit import AuditLog
 from store.database import Database
 from store.outbox import OutboxJob, PermanentFailure, RetryLater
 from store.tables import application_events, applications, approval_queue, users, utcnow
+
+SIGNATURE_WINDOW_SECONDS = 300  # how far a signed request's timestamp may be from our clock
+# Unix seconds have 10 digits until the year 2286; a longer "timestamp" is not a time, and turning
+# hundreds of digits into a number (and that into a float) is work, or an OverflowError, for nothing
+TIMESTAMP_MAX_DIGITS = 11
+TIMESTAMP_FORMAT = "Unix 时间戳（秒，十进制整数）"
+
+
+class BadTimestamp(ValueError):
+    """An ``X-Timestamp`` that is not Unix seconds, or not within the window around our clock."""
+
+    code = "bad_timestamp"
+
+    def __init__(self, message: str, problem: str, window_seconds: float) -> None:
+        super().__init__(message)
+        self.details = {"header": "X-Timestamp", "problem": problem, "expected": TIMESTAMP_FORMAT,
+                        "window_seconds": window_seconds}
+
+
+def check_timestamp(timestamp: str, *, window_seconds: float = SIGNATURE_WINDOW_SECONDS,
+                    now: float | None = None) -> int:
+    """The timestamp as Unix seconds; ``BadTimestamp`` unless it is 1 to 11 ASCII digits within
+    ``window_seconds`` of ``now``. The length is checked before any arithmetic."""
+    # isdigit() alone would let through full-width and superscript digits, which int() may refuse
+    if not 0 < len(timestamp) <= TIMESTAMP_MAX_DIGITS or not timestamp.isascii() or not timestamp.isdigit():
+        raise BadTimestamp(f"X-Timestamp 格式不正确：须为{TIMESTAMP_FORMAT}，最多 {TIMESTAMP_MAX_DIGITS} 位",
+                           "format", window_seconds)
+    seconds = int(timestamp)
+    if abs(seconds - int(time.time() if now is None else now)) > window_seconds:
+        raise BadTimestamp(f"X-Timestamp 与服务器时间相差超过 {window_seconds:g} 秒：请用当前的{TIMESTAMP_FORMAT}重新签名",
+                           "out_of_window", window_seconds)
+    return seconds
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(secret: str, timestamp: str, given: str, body: bytes, *, window_seconds: float = 300,
-                     now: float | None = None) -> bool:
-    if not timestamp.isdigit() or abs(int(timestamp) - (now or time.time())) > window_seconds:
+def verify_signature(secret: str, timestamp: str, given: str, body: bytes, *,
+                     window_seconds: float = SIGNATURE_WINDOW_SECONDS, now: float | None = None) -> bool:
+    try:
+        check_timestamp(timestamp, window_seconds=window_seconds, now=now)
+    except BadTimestamp:
         return False
     return hmac.compare_digest(signature(secret, timestamp, body), given or "")
 
@@ -75,26 +112,26 @@ class HttpApprovalBackend:
 
 @dataclass(frozen=True)
 class WorkbenchAction:
-    """What a staff member may do to an application in the workbench, and from which statuses."""
+    """What a staff member may do to an application in the workbench."""
 
     status: str  # the status it records, one ApplicationService knows
     label: str
     needs_reason: bool
-    allowed_from: frozenset[str]
+
+    @property
+    def allowed_from(self) -> frozenset[str]:
+        """The statuses it may be taken from: those the status flow lets its status follow, so the
+        workbench and the approval back end's reports obey one table. ``in_review`` is only ever
+        reported by an external back end, but an application in it may be worked on."""
+        return changes_into(self.status)
 
 
-# the embedded workbench's own flow; ``in_review`` is only ever reported by an external back end,
-# but an application in it may be worked on like an accepted one
 ACTIONS: dict[str, WorkbenchAction] = {
-    "accept": WorkbenchAction("accepted", "受理", False, frozenset({"submitted", "supplement_requested"})),
-    "supplement": WorkbenchAction("supplement_requested", "要求补正", True,
-                                  frozenset({"submitted", "accepted", "in_review"})),
-    "approve": WorkbenchAction("approved", "审批通过（办结）", False, frozenset({"accepted", "in_review"})),
-    "reject": WorkbenchAction("rejected", "不予受理 / 不予批准", True,
-                              frozenset({"submitted", "supplement_requested", "accepted", "in_review"})),
+    "accept": WorkbenchAction("accepted", "受理", False),
+    "supplement": WorkbenchAction("supplement_requested", "要求补正", True),
+    "approve": WorkbenchAction("approved", "审批通过（办结）", False),
+    "reject": WorkbenchAction("rejected", "不予受理 / 不予批准", True),
 }
-# decided: nothing is left for the workbench to do (the citizen may still rate it)
-DECIDED = frozenset({"approved", "rejected", "certificate_issued"})
 NOT_YET_ACCEPTED = frozenset({"submitted", "supplement_requested"})
 MAX_REASON = 400  # the timeline note holds 500, and a rejection is prefixed with what it was
 
@@ -204,7 +241,7 @@ class Workbench:
             if row is None:
                 raise WorkbenchError(404, "application_not_found", f"工作台中没有申请 {number}")
             current = row.status
-            if current in DECIDED:
+            if current in DECIDED:  # nothing is left for the workbench to do (the citizen may still rate it)
                 raise WorkbenchError(409, "already_decided",
                                      f"该申请已{STATUSES[current]}，不能再{chosen.label}")
             if current not in chosen.allowed_from:
@@ -226,8 +263,14 @@ class Workbench:
         return chosen.status
 
     async def decide(self, number: str, status: str, note: str | None, actor: str) -> bool:
-        recorded = await self.applications.record_status(
-            number, status, event_id=f"workbench:{uuid.uuid4().hex}", note=note, source=f"workbench:{actor}")
+        """Record any status for an application the workbench holds, as staff decide it; the
+        status flow applies here too (409 ``invalid_transition``). False if there is no such
+        application."""
+        try:
+            recorded = await self.applications.record_status(
+                number, status, event_id=f"workbench:{uuid.uuid4().hex}", note=note, source=f"workbench:{actor}")
+        except InvalidTransition as refused:
+            raise WorkbenchError(409, refused.code, str(refused)) from None
         if not recorded:
             return False
         async with self.db.transaction() as conn:

@@ -7,7 +7,9 @@ based on (``base_version``; None for a new item) and counts its own revisions, s
 
 - an edit made from a stale copy of the draft is a conflict and overwrites nothing;
 - publishing a draft whose base is no longer the published version (someone else published
-  meanwhile) is a conflict and overwrites nothing.
+  meanwhile) is a conflict and overwrites nothing;
+- nobody who saved any revision of a draft may publish it (403 ``own_change``): publishing is the
+  review of the change, and a colleague's re-save must not make an author their own reviewer.
 
 Every change is written to the audit log in the same transaction, with before and after. This
 module also owns the staff's overview of guides: published items and drafts together, searched
@@ -58,6 +60,15 @@ class GuideDraft:
     author: str  # who saved it last
     created_at: datetime
     updated_at: datetime
+    revision_authors: tuple[dict[str, Any], ...] = ()  # [{"revision", "author"}] for every save
+
+    @property
+    def authors(self) -> list[str]:
+        """Everyone who saved a revision of this draft, in the order they first did."""
+        return list(dict.fromkeys(entry["author"] for entry in self.revision_authors))
+
+    def authored_by(self, staff: str) -> bool:
+        return staff in self.authors
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,8 @@ def parse_item(document: dict[str, Any]) -> ServiceItem:
 
 def _draft(row: Any) -> GuideDraft:
     return GuideDraft(code=row.code, item=ServiceItem.model_validate(row.document), base_version=row.base_version,
-                      revision=row.revision, author=row.author, created_at=row.created_at, updated_at=row.updated_at)
+                      revision=row.revision, author=row.author, created_at=row.created_at, updated_at=row.updated_at,
+                      revision_authors=tuple(row.revision_authors))
 
 
 def _document(item: ServiceItem) -> dict[str, Any]:
@@ -236,7 +248,7 @@ class GuideDrafts:
                                           else f"事项 {item.code} 已发布了新版本（第 {published} 版）")
                 await conn.execute(guide_drafts.insert().values(
                     code=item.code, base_version=base_version, document=document, revision=1, author=actor,
-                    created_at=now, updated_at=now))
+                    revision_authors=[{"revision": 1, "author": actor}], created_at=now, updated_at=now))
                 before = None
             else:
                 if row is None:
@@ -244,7 +256,8 @@ class GuideDrafts:
                 if row.revision != revision or row.base_version != base_version:
                     raise GuideDraftError(409, "draft_changed", f"草稿已被他人修改（{row.author} 第 {row.revision} 次修改）")
                 await conn.execute(guide_drafts.update().where(guide_drafts.c.code == item.code).values(
-                    document=document, revision=row.revision + 1, author=actor, updated_at=now))
+                    document=document, revision=row.revision + 1, author=actor, updated_at=now,
+                    revision_authors=[*row.revision_authors, {"revision": row.revision + 1, "author": actor}]))
                 before = row.document
             await self.audit.record(conn, actor=actor, action="guide_draft.save", target_type="guide_draft",
                                     target_id=item.code, before=before, after=document,
@@ -253,11 +266,14 @@ class GuideDrafts:
 
     async def publish(self, actor: str, code: str, revision: int | None = None) -> ItemRecord:
         """Write the draft into the catalog, if the published item is still the version the draft
-        was based on (and, given ``revision``, the draft is still the one the publisher read);
-        then the draft is gone."""
+        was based on (and, given ``revision``, the draft is still the one the publisher read) and
+        the publisher saved none of its revisions; then the draft is gone."""
         draft = await self.get(code)
         if draft is None:
             raise GuideDraftError(404, "draft_missing", f"事项 {code} 没有草稿")
+        if draft.authored_by(actor):
+            raise GuideDraftError(403, "own_change", "您保存过这份草稿，不能发布自己参与的修改，请由其他审核人员发布",
+                                  {"authors": draft.authors})
         if revision is not None and draft.revision != revision:
             raise GuideDraftError(409, "draft_changed",
                                   f"草稿已被修改（{draft.author} 第 {draft.revision} 次修改），请核对后再发布")

@@ -125,11 +125,14 @@ async def _guide_page(request: Request, code: str, *, conflict: str | None = Non
     if older not in documents or newer not in documents:
         older, newer = (versions[-2], versions[-1]) if len(versions) >= 2 else (None, None)
     published = record.item.model_dump(mode="json") if record else None
+    session = getattr(request.ctx, "staff_session", None)
+    # whoever saved a revision of the draft is not offered publishing it (the service refuses it too)
+    own = bool(draft and session and draft.authored_by(session.staff.username))
     audit = sorted(await ctx.audit.entries(target_type="service_item", target_id=code, limit=10)
                    + await ctx.audit.entries(target_type="guide_draft", target_id=code, limit=10),
                    key=lambda entry: entry["at"], reverse=True)[:15]
     return render(
-        request, "guides/item.html", status=status, code=code, record=record, draft=draft, conflict=conflict,
+        request, "guides/item.html", status=status, code=code, record=record, draft=draft, own=own, conflict=conflict,
         title_name=record.item.name if record else draft.item.name if draft else code,
         shown=[(label, field_lines(field, published.get(field))) for field, label in FIELD_LABELS.items()]
         if published else [],

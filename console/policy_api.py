@@ -5,8 +5,6 @@ publish / retire, dated parameters, and per item the matching enterprises and th
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
@@ -18,6 +16,7 @@ from sanic_ext import openapi
 
 from china_time import today
 from console.auth import staff_member
+from csv_export import to_csv
 from miniapp_api.chat import parse_body
 from miniapp_api.common import ApiError, parse_query
 from miniapp_api.docs import documented
@@ -98,10 +97,18 @@ VERSION_EXAMPLE = {"id": "item:cd-patent-grant", "kind": "item", "version": 2, "
     "edges": [{"kind": "handled_by", "dst": "department:cd-scjgj"}],
     "condition": {"all": [{"fact": "invention_patents", "op": ">=", "value": 1, "clause": "第五条"}]},
     "valid_from": "2026-01-01", "valid_to": "2028-12-31", "revision": 3, "author": "li.editor", "reviewer": None,
-    "review_comment": None}
+    "review_comment": None, "revision_authors": [{"revision": 1, "author": "li.editor"},
+                                                 {"revision": 2, "author": "zhou.editor"},
+                                                 {"revision": 3, "author": "li.editor"}]}
 SUMMARY_EXAMPLE = {"id": "item:cd-patent-grant", "kind": "item", "name": "发明专利授权资助", "status": "published",
                    "state": "in_review", "latest_version": 2, "published_version": 1, "author": "li.editor",
                    "reviewer": None, "review_comment": None, "updated_at": "2026-12-02T01:00:00+00:00"}
+
+
+class RevisionAuthor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    revision: int
+    author: str
 
 
 class VersionModel(BaseModel):
@@ -120,12 +127,15 @@ class VersionModel(BaseModel):
     author: str
     reviewer: str | None
     review_comment: str | None
+    revision_authors: list[RevisionAuthor] = Field(description="who saved each revision; none of them may "
+                                                   "review or publish this version (403 own_change)")
 
 
 class NodeDetail(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
         "latest": VERSION_EXAMPLE, "published": {**VERSION_EXAMPLE, "version": 1, "state": "published"},
-        "history": [{"version": 1, "state": "published", "author": "li.editor", "reviewer": "zhao.reviewer",
+        "history": [{"version": 1, "state": "published", "author": "li.editor", "authors": ["li.editor"],
+                     "reviewer": "zhao.reviewer",
                      "review_comment": None, "updated_at": "2026-11-30T02:00:00+00:00",
                      "published_at": "2026-11-30T02:00:00+00:00"}],
         "neighbours": [{"direction": "out", "kind": "handled_by", "id": "department:cd-scjgj", "node_kind": "department",
@@ -280,7 +290,7 @@ async def submit(request: Request, node_id: str) -> HTTPResponse:
 
 
 @bp.post(f"/nodes/{NODE_ID}/review")
-@openapi.summary("Approve, or send back with a comment (not one's own change)")
+@openapi.summary("Approve, or send back with a comment (not by anyone who saved a revision of it)")
 @documented(ReviewBody, response=VersionModel, errors=(400, 404, 409, 422), staff=True,
             example={"approve": False, "comment": "第三条的年限写错了"})
 async def review(request: Request, node_id: str) -> HTTPResponse:
@@ -291,7 +301,8 @@ async def review(request: Request, node_id: str) -> HTTPResponse:
 
 
 @bp.post(f"/nodes/{NODE_ID}/publish")
-@openapi.summary("Publish the approved version (it supersedes the one before); matching reruns at once")
+@openapi.summary("Publish the approved version (it supersedes the one before; not by anyone who saved a "
+                 "revision of it); matching reruns at once")
 @documented(response=VersionModel, errors=(404, 409), staff=True)
 async def publish(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.publish")
@@ -355,13 +366,11 @@ async def automatic(request: Request, node_id: str) -> HTTPResponse:
 def automatic_csv(version: NodeVersion, listed: list[dict[str, Any]]) -> bytes:
     """One row per enterprise: what it was found to meet, on which sources. With a BOM, so that
     Excel (what the department will open it in) reads the Chinese correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["统一社会信用代码", "政策事项", "事项版本", "符合的条件", "数据来源"])
+    rows = []
     for entry in listed:
         met = [a["text"] for a in entry["explanation"]["atoms"] if a["status"] == "true"]
-        writer.writerow([entry["uscc"], version.name, version.version, "；".join(met), "、".join(entry["sources"])])
-    return ("\ufeff" + out.getvalue()).encode()
+        rows.append([entry["uscc"], version.name, version.version, "；".join(met), "、".join(entry["sources"])])
+    return to_csv(["统一社会信用代码", "政策事项", "事项版本", "符合的条件", "数据来源"], rows)
 
 
 def _ascii_name(node_id: str) -> str:

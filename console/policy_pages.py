@@ -23,7 +23,7 @@ from console.auth import staff_member
 from console.policy_api import curated
 from console.svg import EDGE_NAMES, KIND_NAMES, neighbourhood
 from console.web import done, form_value, form_values, render
-from miniapp_api.common import ApiError
+from miniapp_api.common import MAX_JSON_DEPTH, ApiError, JsonTooDeep, load_json
 from policy_graph.conditions import OPERATORS, InvalidCondition
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, CurationError, NodeVersion
@@ -87,7 +87,7 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
                   words=await _in_words(request, latest), history=await graph.history(node_id),
                   picture=neighbourhood(shown.name, shown.kind, links), links=links, matches=matches,
                   audit=await ctx.audit.entries(target_type="policy_node", target_id=node_id, limit=20),
-                  own=latest.author == session.staff.username, KIND_NAMES=KIND_NAMES, EDGE_NAMES=EDGE_NAMES,
+                  own=latest.authored_by(session.staff.username), KIND_NAMES=KIND_NAMES, EDGE_NAMES=EDGE_NAMES,
                   labels={key: label.split("（")[0] for key, label, _, _ in FIELDS.get(latest.kind, [])})
 
 
@@ -193,8 +193,8 @@ def _read_form(request: Request) -> tuple[dict[str, Any], list[dict[str, str]]]:
     data: dict[str, Any] = {}
     previous = form_value(request, "data_other", "{}", limit=20_000)
     try:  # keys the editor has no field for (a demo flag, an importer's note) are kept as they were
-        data.update(json.loads(previous) if previous else {})
-    except ValueError:
+        data.update(load_json(previous) if previous else {})
+    except (ValueError, TypeError):  # TypeError: JSON that is not an object
         pass
     for key, label, widget, _ in FIELDS.get(kind, []):
         raw = form_value(request, f"data.{key}", limit=5000)
@@ -202,7 +202,10 @@ def _read_form(request: Request) -> tuple[dict[str, Any], list[dict[str, str]]]:
             value: Any = [line.strip() for line in raw.splitlines() if line.strip()]
         elif widget == "json" and raw:
             try:
-                value = json.loads(raw)
+                value = load_json(raw)
+            except JsonTooDeep:
+                problems.append({"path": f"data.{key}", "message": f"{label}嵌套层级过深（最多 {MAX_JSON_DEPTH} 层）"})
+                value = raw
             except ValueError:
                 problems.append({"path": f"data.{key}", "message": f"{label}不是合法的 JSON"})
                 value = raw
@@ -218,7 +221,10 @@ def _read_form(request: Request) -> tuple[dict[str, Any], list[dict[str, str]]]:
     raw_condition = form_value(request, "condition", limit=50_000)
     if raw_condition:
         try:
-            condition = json.loads(raw_condition)
+            condition = load_json(raw_condition)
+        except JsonTooDeep:
+            problems.append({"path": "condition", "message": f"申请条件嵌套层级过深（最多 {MAX_JSON_DEPTH} 层）"})
+            condition = raw_condition
         except ValueError:
             problems.append({"path": "condition", "message": "申请条件不是合法的 JSON"})
             condition = raw_condition

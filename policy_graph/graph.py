@@ -8,6 +8,9 @@ tables, edited by staff as drafts, submitted for review, approved by someone els
 - draft → in_review (submit) → approved (a reviewer who is not the author) → published. Sending
   back returns the draft with the reviewer's comment. Publishing marks the previous published
   version superseded; a published version is never changed again (edits open a new version).
+- A version remembers who saved each of its revisions (``revision_authors``), not only the last
+  one: whoever saved any revision may not review or publish it (403 ``own_change``), so a
+  colleague's re-save does not launder an author's change into someone else's.
 - Every change is audited with before and after, in the transaction of the change.
 - Condition trees are checked at save against the fact catalogue, the dated parameters and the
   shared conditions, and refused with the exact path of every problem.
@@ -15,7 +18,7 @@ tables, edited by staff as drafts, submitted for review, approved by someone els
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -68,16 +71,27 @@ class NodeVersion:
     valid_from: date | None
     valid_to: date | None
     revision: int
-    author: str
+    author: str  # who saved the latest revision
     reviewer: str | None
     review_comment: str | None
+    # [{"revision", "author"}] for every revision of this version (empty only for one built by hand)
+    revision_authors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def authors(self) -> list[str]:
+        """Everyone who saved a revision of this version, in the order they first did."""
+        return list(dict.fromkeys(entry["author"] for entry in self.revision_authors))
+
+    def authored_by(self, staff: str) -> bool:
+        return staff in self.authors
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.node_id, "kind": self.kind, "version": self.version, "state": self.state,
                 "name": self.name, "data": self.data, "edges": self.edges, "condition": self.condition,
                 "valid_from": self.valid_from.isoformat() if self.valid_from else None,
                 "valid_to": self.valid_to.isoformat() if self.valid_to else None, "revision": self.revision,
-                "author": self.author, "reviewer": self.reviewer, "review_comment": self.review_comment}
+                "author": self.author, "reviewer": self.reviewer, "review_comment": self.review_comment,
+                "revision_authors": self.revision_authors}
 
     def in_force(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -150,7 +164,7 @@ class PolicyGraph:
             policy_conditions.c.node_id == node_id, policy_conditions.c.version == version))).all()
         return NodeVersion(node_id, row.kind, row.version, row.state, row.name, row.data, row.edges,
                            rows_to_tree(rows) if rows else None, row.valid_from, row.valid_to, row.revision,
-                           row.author, row.reviewer, row.review_comment)
+                           row.author, row.reviewer, row.review_comment, list(row.revision_authors))
 
     async def get(self, node_id: str, version: int | None = None, *, published: bool = False) -> NodeVersion | None:
         """A version: the one asked for, the published one, or (default) the latest."""
@@ -181,8 +195,9 @@ class PolicyGraph:
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(policy_node_versions).where(
                 policy_node_versions.c.node_id == node_id).order_by(policy_node_versions.c.version))
-            return [{"version": r.version, "state": r.state, "author": r.author, "reviewer": r.reviewer,
-                     "review_comment": r.review_comment, "updated_at": r.updated_at.isoformat(),
+            return [{"version": r.version, "state": r.state, "author": r.author,
+                     "authors": list(dict.fromkeys(entry["author"] for entry in r.revision_authors)),
+                     "reviewer": r.reviewer, "review_comment": r.review_comment, "updated_at": r.updated_at.isoformat(),
                      "published_at": r.published_at.isoformat() if r.published_at else None} for r in rows]
 
     async def nodes(self, *, kind: str | None = None, text: str = "", states: tuple[str, ...] = (),
@@ -347,15 +362,23 @@ class PolicyGraph:
                     raise CurationError(409, "stale_draft", "草稿已被他人修改，请刷新后再改",
                                         {"current_revision": latest.revision})
                 version = latest.version
-                await conn.execute(policy_node_versions.update().where(
-                    policy_node_versions.c.node_id == node_id, policy_node_versions.c.version == version)
-                    .values(**fields, revision=latest.revision + 1, author=staff))
+                # only over the revision that was read: two saves at once cannot both add their
+                # author to the same list (one of them would drop out of the record)
+                written = await conn.execute(policy_node_versions.update().where(
+                    policy_node_versions.c.node_id == node_id, policy_node_versions.c.version == version,
+                    policy_node_versions.c.revision == latest.revision)
+                    .values(**fields, revision=latest.revision + 1, author=staff,
+                            revision_authors=[*latest.revision_authors,
+                                              {"revision": latest.revision + 1, "author": staff}]))
+                if written.rowcount != 1:
+                    raise CurationError(409, "stale_draft", "草稿已被他人修改，请刷新后再改")
                 await conn.execute(policy_conditions.delete().where(
                     policy_conditions.c.node_id == node_id, policy_conditions.c.version == version))
             else:
                 version = (node.latest_version + 1) if node else 1
                 await conn.execute(policy_node_versions.insert().values(
-                    node_id=node_id, version=version, state="draft", revision=1, author=staff, created_at=now, **fields))
+                    node_id=node_id, version=version, state="draft", revision=1, author=staff,
+                    revision_authors=[{"revision": 1, "author": staff}], created_at=now, **fields))
                 if node is None:
                     await conn.execute(policy_nodes.insert().values(id=node_id, kind=kind, name=name, status="draft",
                                                                     latest_version=1, updated_at=now))
@@ -418,15 +441,23 @@ class PolicyGraph:
             if latest.state not in allowed:
                 raise CurationError(409, f"not_{allowed[0]}", f"当前版本状态为 {latest.state}，不能{action}",
                                     {"state": latest.state})
-            if action in ("审核通过", "退回") and staff == latest.author:
-                raise CurationError(403, "own_change", "不能审核自己提交的修改")
+            if action in ("审核通过", "退回", "发布") and latest.authored_by(staff):
+                # any revision counts, not only the last: otherwise an author could approve their
+                # own change once a colleague had re-saved it, even unchanged
+                step = "发布" if action == "发布" else "审核"
+                raise CurationError(403, "own_change", f"您保存过这一版本，不能{step}自己参与的修改，请由其他人员{step}",
+                                    {"authors": latest.authors})
             now = utcnow()
             values = {"state": state, "updated_at": now, **(extra or {})}
             if action in ("审核通过", "退回"):
                 values["reviewer"] = staff
-            await conn.execute(policy_node_versions.update().where(
-                policy_node_versions.c.node_id == node_id, policy_node_versions.c.version == latest.version)
+            # only the revision whose authors were checked: one saved meanwhile is not moved unseen
+            moved = await conn.execute(policy_node_versions.update().where(
+                policy_node_versions.c.node_id == node_id, policy_node_versions.c.version == latest.version,
+                policy_node_versions.c.state == latest.state, policy_node_versions.c.revision == latest.revision)
                 .values(**values))
+            if moved.rowcount != 1:
+                raise CurationError(409, "changed_meanwhile", "该版本刚被他人改动，请刷新后再操作")
             if state == "published":
                 await self._publish(conn, node, latest, now)
             after = await self._version(conn, node_id, latest.version)

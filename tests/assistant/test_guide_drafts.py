@@ -167,3 +167,30 @@ async def test_two_people_saving_at_the_same_moment_one_wins_and_the_other_is_to
     winner = next(r for r in edits if not isinstance(r, Exception))
     assert [r.code for r in edits if isinstance(r, GuideDraftError)] == ["draft_changed"]
     assert (await drafts.get("CD-9001")).item.fees == winner.item.fees and winner.revision == 2
+
+
+async def test_no_one_who_saved_any_revision_of_a_draft_may_publish_it(drafts, catalog, audit):
+    """The attack: an admin writes a guide change, an editor re-saves it unchanged (so the editor
+    is the last author), and the admin tries to publish it as if it were someone else's."""
+    written = await drafts.save("wang.admin", edited(fees="不收费（管理员的修改）"), base_version=1, revision=None)
+    resaved = await drafts.save("li.editor", written.item, base_version=1, revision=written.revision)
+    assert resaved.item == written.item and resaved.author == "li.editor"
+    assert resaved.revision_authors == ({"revision": 1, "author": "wang.admin"}, {"revision": 2, "author": "li.editor"})
+    for who in ("wang.admin", "li.editor"):  # the earlier author as much as the last one
+        with pytest.raises(GuideDraftError) as own:
+            await drafts.publish(who, "CD-9001", revision=2)
+        assert (own.value.status, own.value.code) == (403, "own_change") and "不能发布自己参与的修改" in str(own.value)
+        assert own.value.details == {"authors": ["wang.admin", "li.editor"]}
+    record = await catalog.get_item("CD-9001")
+    assert (record.version, record.item.fees) == (1, "")  # nothing was published…
+    assert (await drafts.get("CD-9001")).revision == 2  # …and the draft is kept
+
+    published = await drafts.publish("zhao.reviewer", "CD-9001", revision=2)  # never saved it: may publish
+    assert published.version == 2 and published.item.fees == "不收费（管理员的修改）"
+    saves = [e for e in reversed(await audit.entries(target_type="guide_draft", target_id="CD-9001"))
+             if e["action"] == "guide_draft.save"]
+    assert [(e["actor"], e["before"] is None, e["after"]["fees"]) for e in saves] == [
+        ("wang.admin", True, "不收费（管理员的修改）"), ("li.editor", False, "不收费（管理员的修改）")]
+    # the next draft of the item starts its own list: the admin may publish one only the editor saved
+    await drafts.save("li.editor", published.item.model_copy(update={"notes": "新的提示"}), base_version=2, revision=None)
+    assert (await drafts.publish("wang.admin", "CD-9001")).version == 3

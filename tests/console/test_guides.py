@@ -158,7 +158,9 @@ async def test_html_typed_by_staff_is_escaped_everywhere_and_refusals_keep_what_
         assert taken.status_code == 409 and "编号 CD-0001 已被使用" in taken.text
         unpublished = (await http.get("/console/guides/CD-9100")).text
         assert "尚未发布" in unpublished and "<ins>&lt;script&gt;alert" in unpublished  # a new item: all additions
-        published = await http.post("/console/guides/CD-9100/publish", data={"csrf_token": csrf})
+        async with httpx.AsyncClient(base_url=http.base_url) as reviewer:  # the admin saved it: not theirs to publish
+            published = await reviewer.post("/console/guides/CD-9100/publish",
+                                            data={"csrf_token": await sign_in_page(reviewer, "zhao.reviewer")})
         assert published.status_code == 303
         edit_page = (await http.get("/console/guides/CD-9100/edit")).text
         await http.post("/console/guides/save", data=guide_form({**item, "notes": EVIL, "name": f"改名{EVIL}"}, csrf,
@@ -249,3 +251,43 @@ async def test_an_faq_answer_edited_in_the_console_is_what_the_assistant_answers
         assert answer in reply["text"]
         assert reply["sources"][0] == {"type": "faq", "id": "faq-CD-0027-1", "name": entry.question,
                                        "version": version + 1}
+
+
+async def test_whoever_saved_any_revision_of_a_guide_draft_cannot_publish_it(app):
+    """Issue 15, item 7: the admin writes a guide change, an editor re-saves it unchanged; the admin
+    is neither offered publishing nor allowed it, a reviewer who never saved it publishes it."""
+    async with serve(app) as http:
+        await add_staff(app)
+        catalog = app.ctx.catalog
+        admin_csrf = await sign_in_page(http, "wang.admin")
+        document = (await catalog.get_item("CD-0027")).item.model_dump(mode="json")
+        written = await http.post("/console/guides/save", data=guide_form({**document, "fees": "管理员写的收费说明"},
+                                                                          admin_csrf, base_version="1"))
+        assert written.status_code == 303, written.text
+
+        async with httpx.AsyncClient(base_url=http.base_url) as editor:
+            editor_csrf = await sign_in_page(editor, "li.editor")
+            edit_page = (await editor.get("/console/guides/CD-0027/edit")).text
+            draft = (await app.ctx.guide_drafts.get("CD-0027")).item.model_dump(mode="json")
+            resaved = await editor.post("/console/guides/save", data=guide_form(
+                draft, editor_csrf, revision=hidden(edit_page, "revision"), base_version=hidden(edit_page, "base_version")))
+            assert resaved.status_code == 303, resaved.text
+        draft = await app.ctx.guide_drafts.get("CD-0027")
+        assert (draft.revision, draft.author, draft.item.fees) == (2, "li.editor", "管理员写的收费说明")
+
+        page = (await http.get("/console/guides/CD-0027")).text
+        assert "发布草稿" not in page and "您保存过这份草稿，须由其他审核人员发布" in page
+        assert "修改人 wang.admin、li.editor" in page
+        own = await http.post("/console/guides/CD-0027/publish", data={"csrf_token": admin_csrf, "revision": "2"})
+        assert own.status_code == 403 and "不能发布自己参与的修改" in own.text and "wang.admin、li.editor" in own.text
+        assert (await catalog.get_item("CD-0027")).version == 1 and await app.ctx.guide_drafts.get("CD-0027")
+
+        async with httpx.AsyncClient(base_url=http.base_url) as reviewer:
+            reviewer_csrf = await sign_in_page(reviewer, "zhao.reviewer")
+            page = (await reviewer.get("/console/guides/CD-0027")).text
+            assert "发布草稿" in page
+            published = await reviewer.post("/console/guides/CD-0027/publish",
+                                            data={"csrf_token": reviewer_csrf, "revision": hidden(page, "revision")})
+            assert published.status_code == 303, published.text
+        record = await catalog.get_item("CD-0027")
+        assert (record.version, record.item.fees) == (2, "管理员写的收费说明")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from tests.console.conftest import PASSWORD, add_staff, csrf_of, sign_in_page
 from tests.miniapp_api.conftest import serve
 
@@ -58,6 +60,27 @@ async def test_forms_without_the_csrf_token_or_from_another_role_are_refused(app
         assert approve.status_code == 403 and "不能进行此操作" in approve.text
         assert (await app.ctx.policy_graph.get("item:cd-test-award")).state == "in_review"
         assert (await http.get("/console/staff")).status_code == 403
+
+
+async def test_the_node_page_offers_no_review_to_whoever_saved_a_revision_and_refuses_it(app):
+    async with serve(app) as http:
+        await add_staff(app)
+        csrf = await sign_in_page(http, "wang.admin")
+        assert (await http.post("/console/policy/save", data={**ITEM_FORM, "csrf_token": csrf})).status_code == 303
+        async with httpx.AsyncClient(base_url=http.base_url) as editor:  # re-saves it unchanged and submits it
+            editor_csrf = await sign_in_page(editor, "li.editor")
+            edit_page = (await editor.get("/console/policy/nodes/item:cd-test-award/edit")).text
+            revision = re.search(r'name="revision" value="(\d+)"', edit_page).group(1)
+            resaved = await editor.post("/console/policy/save", data={**ITEM_FORM, "csrf_token": editor_csrf,
+                                                                       "is_new": "", "revision": revision})
+            assert resaved.status_code == 303
+            await editor.post("/console/policy/nodes/item:cd-test-award/submit", data={"csrf_token": editor_csrf})
+        page = (await http.get("/console/policy/nodes/item:cd-test-award")).text
+        assert "审核通过" not in page and "您保存过这一版本，须由其他审核人员审核" in page
+        assert "修改人 wang.admin、li.editor" in page
+        own = await http.post("/console/policy/nodes/item:cd-test-award/approve", data={"csrf_token": csrf})
+        assert own.status_code == 403 and "不能审核自己参与的修改" in own.text and "wang.admin、li.editor" in own.text
+        assert (await app.ctx.policy_graph.get("item:cd-test-award")).state == "in_review"
 
 
 async def test_html_typed_by_staff_is_shown_as_text_everywhere(app):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import date
 
+from console.policy_api import automatic_csv
+from policy_graph.graph import NodeVersion
 from tests.console.conftest import TRUE_FIRM, UNKNOWN_FIRM, add_staff, bearer, load_firms
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_common_rules import walk_pages
@@ -138,3 +141,52 @@ async def test_the_staff_list_of_nodes_follows_the_pagination_rule(app):
         found = (await http.get("/api/v1/staff/policy/nodes", headers=editor, params={"kind": "department",
                                                                                       "q": "测试部门3"})).json()
         assert [n["id"] for n in found["items"]] == ["department:test-3"]
+
+
+async def test_a_colleagues_unchanged_resave_does_not_let_the_author_approve_or_publish(app):
+    """Issue 15, item 7: the admin writes a change, an editor re-saves it unchanged and submits it;
+    the admin may still neither approve nor publish it, a reviewer who never saved it may."""
+    async with serve(app) as http:
+        await add_staff(app)
+        admin, editor = await bearer(http, "wang.admin"), await bearer(http, "li.editor")
+        reviewer = await bearer(http, "zhao.reviewer")
+        written = await http.put(ITEM, json=DRAFT, headers=admin)
+        assert written.status_code == 200, written.text
+        read = (await http.get(ITEM, headers=editor)).json()["latest"]
+        resaved = await http.put(ITEM, headers=editor, json={
+            "kind": read["kind"], "name": read["name"], "data": read["data"], "condition": read["condition"],
+            "revision": read["revision"]})
+        assert resaved.status_code == 200 and resaved.json()["author"] == "li.editor"
+        assert resaved.json()["condition"] == read["condition"] and resaved.json()["data"] == read["data"]
+        assert resaved.json()["revision_authors"] == [{"revision": 1, "author": "wang.admin"},
+                                                      {"revision": 2, "author": "li.editor"}]
+        assert (await http.post(f"{ITEM}/submit", headers=editor)).status_code == 200
+
+        own = await http.post(f"{ITEM}/review", json={"approve": True}, headers=admin)
+        assert own.status_code == 403 and own.json()["error"]["code"] == "own_change"
+        assert "不能审核自己参与的修改" in own.json()["error"]["message"]
+        assert own.json()["error"]["details"] == {"authors": ["wang.admin", "li.editor"]}
+        assert (await http.get(ITEM, headers=admin)).json()["latest"]["state"] == "in_review"
+
+        approved = await http.post(f"{ITEM}/review", json={"approve": True}, headers=reviewer)
+        assert approved.status_code == 200 and approved.json()["reviewer"] == "zhao.reviewer"
+        own_publish = await http.post(f"{ITEM}/publish", headers=admin)
+        assert own_publish.status_code == 403 and own_publish.json()["error"]["code"] == "own_change"
+        assert (await http.get(ITEM, headers=admin)).json()["published"] is None
+        published = await http.post(f"{ITEM}/publish", headers=reviewer)
+        assert published.status_code == 200 and published.json()["state"] == "published"
+        actions = [(e["actor"], e["action"]) for e in await app.ctx.audit.entries(target_id="item:cd-patent-grant")]
+        assert actions[:2] == [("zhao.reviewer", "policy.published"), ("zhao.reviewer", "policy.approved")]
+
+
+def test_the_automatic_list_csv_writes_formulas_as_text():
+    version = NodeVersion(node_id="item:x", kind="item", version=2, state="published",
+                          name='=HYPERLINK("http://evil.example","领取补贴")', data={}, edges=[], condition=None,
+                          valid_from=date(2026, 1, 1), valid_to=None, revision=1, author="li.editor",
+                          reviewer="zhao.reviewer", review_comment=None, revision_authors=[])
+    listed = [{"uscc": TRUE_FIRM, "sources": ["-法人库"], "explanation": {"atoms": [
+        {"text": "@SUM(1+1)*cmd", "status": "true"}, {"text": "不符合的条件", "status": "false"}]}}]
+    data = automatic_csv(version, listed)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[1] == [TRUE_FIRM, '\'=HYPERLINK("http://evil.example","领取补贴")', "2", "'@SUM(1+1)*cmd", "'-法人库"]

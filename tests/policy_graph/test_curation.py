@@ -124,3 +124,42 @@ def test_condition_rows_round_trip_and_looping_rows_are_refused():
     looping = [Row(**{**r, "parent": 3 if r["position"] == 0 else r["parent"]}) for r in rows]
     with pytest.raises(ValueError):
         rows_to_tree(looping)
+
+
+async def test_no_one_who_saved_any_revision_may_review_or_publish_it(graph, audit):
+    """The attack: an admin writes a change, an editor re-saves it unchanged (so the editor is the
+    last author), and the admin tries to approve and publish it as if it were someone else's."""
+    await seed(graph)
+    node_id = "item:cd-hightech-first"
+    written = await graph.save_draft("admin", node_id, "item", "首次认定高新技术企业奖励", data=ITEM, condition=HIGH_TECH)
+    resaved = await graph.save_draft("editor", node_id, "item", written.name, data=written.data,
+                                     condition=written.condition, revision=written.revision)
+    assert resaved.author == "editor" and resaved.authors == ["admin", "editor"]
+    assert resaved.revision_authors == [{"revision": 1, "author": "admin"}, {"revision": 2, "author": "editor"}]
+    await graph.submit("editor", node_id)
+    for who in ("admin", "editor"):  # the earlier author as much as the last one
+        with pytest.raises(CurationError) as own:
+            await graph.review(who, node_id, approve=True)
+        assert (own.value.status, own.value.code) == (403, "own_change") and "不能审核自己参与的修改" in str(own.value)
+        assert own.value.details == {"authors": ["admin", "editor"]}
+    assert (await graph.get(node_id)).state == "in_review"  # the refusals changed nothing
+
+    approved = await graph.review("reviewer", node_id, approve=True)  # never saved it: may approve
+    assert (approved.state, approved.reviewer) == ("approved", "reviewer")
+    with pytest.raises(CurationError) as own_publish:
+        await graph.publish("admin", node_id)
+    assert (own_publish.value.status, own_publish.value.code) == (403, "own_change")
+    assert "不能发布自己参与的修改" in str(own_publish.value)
+    published = await graph.publish("reviewer", node_id)
+    assert published.state == "published" and published.authors == ["admin", "editor"]
+    assert [h["authors"] for h in await graph.history(node_id)] == [["admin", "editor"]]
+
+    # audit entries keep before and after; a new version starts its own list of authors
+    saved = [e for e in await audit.entries(target_id=node_id) if e["action"] == "policy.draft.save"]
+    assert saved[0]["actor"] == "editor" and saved[0]["before"]["revision_authors"] == [{"revision": 1, "author": "admin"}]
+    assert saved[0]["after"]["revision_authors"][-1] == {"revision": 2, "author": "editor"}
+    second = await graph.save_draft("editor", node_id, "item", written.name, data={**ITEM, "benefit": "一次性奖励 30 万元"},
+                                    condition=HIGH_TECH)
+    assert second.version == 2 and second.revision_authors == [{"revision": 1, "author": "editor"}]
+    await graph.submit("editor", node_id)
+    assert (await graph.review("admin", node_id, approve=True)).reviewer == "admin"  # admin saved none of version 2

@@ -5,11 +5,14 @@ reproduces (issue 15); the closing note's table of attack → before → after c
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import re
 import sqlite3
 import subprocess
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,9 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
+from smartform.approval import signature
 from smartform.synthetic import enterprises, people
 from tests.e2e.served import RONGYIBAN, ROOT, served
 from tests.identity_platform import authorize, settings_for
+from tests.miniapp_api.test_forms_api import filled
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
 
 PEOPLE = people()
@@ -74,10 +79,17 @@ def service(request, tmp_path_factory, embedding_cache_file, identity_platform) 
     data_dir = tmp_path_factory.mktemp("attacked") / "var"
     with LocalWeChat() as wechat:
         env = _env(data_dir, embedding_cache_file, wechat.base_url, identity_platform.issuer)
-        for username, role in (("wang.admin", "admin"), ("li.editor", "editor"), ("zhao.reviewer", "reviewer")):
+        for username, role in (("wang.admin", "admin"), ("sun.admin", "admin"), ("li.editor", "editor"),
+                               ("zhao.reviewer", "reviewer")):
             subprocess.run([*RONGYIBAN, "create-staff", "--username", username, "--name", username, "--role", role,
                             "--password-stdin"], input=STAFF_PASSWORD + "\n", env=env, cwd=ROOT, check=True,
                            capture_output=True, text=True)
+        facts = data_dir.parent / "facts.csv"  # one enterprise the curated item below will match
+        facts.write_text("uscc,key,value,unit,as_of,source\n"
+                         f"{COMPANY['uscc']},registered_district,510107,,2026-11-01,法人库\n"
+                         f"{COMPANY['uscc']},invention_patents,2,件,2026-11-01,知识产权库\n", encoding="utf-8")
+        subprocess.run([*RONGYIBAN, "load-facts", "--format", "csv", str(facts)], env=env, cwd=ROOT, check=True,
+                       capture_output=True, text=True)
         with served(env, workers=request.param) as base:
             yield Service(base, data_dir)
 
@@ -155,6 +167,124 @@ async def test_knowing_a_name_and_id_number_reads_nothing_and_files_nothing(serv
         submitted = await http.post(f"/api/v1/drafts/{opened['draft']['id']}/submit", headers=impostor)
         assert submitted.status_code == 403
     assert service.rows("SELECT count(*) FROM applications") == [(0,)]
+
+
+async def _application(service: Service, person: dict[str, Any], name: str) -> tuple[str, dict[str, str]]:
+    """A verified citizen's submitted 个体工商户设立登记, as the mini-program files it."""
+    auth = await service.verified(person, name)
+    async with service.http() as http:
+        await http.post("/api/v1/forms/CD-0053/consent", headers=auth,
+                        json={"fields": ["population.name", "population.id_number", "population.phone"]})
+        draft = (await http.post("/api/v1/forms/CD-0053/prefill", headers=auth)).json()["draft"]
+        await http.put(f"/api/v1/drafts/{draft['id']}", headers=auth,
+                       json={"data": filled(draft), "revision": draft["revision"]})
+        await http.post(f"/api/v1/drafts/{draft['id']}/attachments", headers=auth, data={"key": "premises_document"},
+                        files={"file": ("lease.pdf", b"%PDF-1.4\n% lease\n")})
+        submitted = await http.post(f"/api/v1/drafts/{draft['id']}/submit", headers=auth)
+    assert submitted.status_code == 201, submitted.text
+    return submitted.json()["application"]["number"], auth
+
+
+def _signed(body: dict[str, Any], timestamp: str | None = None) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    return raw, {"X-Timestamp": timestamp, "X-Signature": signature(APPROVAL_SECRET, timestamp, raw),
+                 "Content-Type": "application/json"}
+
+
+# 5. 12345 tickets readable by anyone with the number (medium) -----------------------------------
+async def test_a_ticket_is_told_only_to_whoever_filed_it(service):
+    async with service.http() as http:
+        filed = (await http.post("/api/v1/chat", json={
+            "session_id": f"filer-{uuid.uuid4().hex[:8]}",
+            "text": "我要投诉，我家小区门口的路灯坏了一个月了，联系电话 +86 139-0000-1111"})).json()
+        number = next(q for q in filed["reply"]["quick_replies"] if q.startswith("查询工单"))[4:]
+        assert re.fullmatch(r"12345\d{22}", number)  # 16 random digits after the date: not to be enumerated
+        snooped = (await http.post("/api/v1/chat", json={"session_id": f"snoop-{uuid.uuid4().hex[:8]}",
+                                                         "text": f"查询工单{number}"})).json()
+    assert "路灯" not in json.dumps(snooped, ensure_ascii=False) and "没有查到" in snooped["reply"]["text"]
+
+
+# 6. Approval callback: any order accepted, event ids across applications, huge timestamps -----
+async def test_approval_callbacks_follow_the_status_flow(service):
+    first, _ = await _application(service, PEOPLE[150], "applicant1")
+    second, _ = await _application(service, PEOPLE[151], "applicant2")
+    async with service.http() as http:
+        async def report(number: str, status: str, event_id: str, timestamp: str | None = None) -> httpx.Response:
+            raw, headers = _signed({"event_id": event_id, "application_no": number, "status": status}, timestamp)
+            return await http.post("/api/v1/approval/callback", content=raw, headers=headers)
+
+        assert (await report(first, "accepted", "1")).status_code == 200
+        assert (await report(first, "certificate_issued", "2")).status_code == 200
+        back = await report(first, "submitted", "3")  # an issued certificate is final
+        assert back.status_code == 409 and back.json()["error"]["code"] == "invalid_transition"
+        assert (await report(second, "accepted", "1")).status_code == 200  # the same event id, another application
+        huge = await report(second, "in_review", "2", timestamp="9" * 400)
+        assert huge.status_code == 401 and huge.json()["error"]["code"] == "bad_timestamp"
+    statuses = dict(service.rows("SELECT number, status FROM applications WHERE number IN (?, ?)", first, second))
+    assert statuses == {first: "certificate_issued", second: "accepted"}
+
+
+# 7. Own-change rule bypassed by a colleague's re-save (medium), and
+# 8. 免申即享 CSV writes formula cells as-is (medium) -------------------------------------------
+async def test_a_resaved_change_is_still_its_authors_and_its_export_is_inert(service):
+    item = "/api/v1/staff/policy/nodes/item:attack-formula-award"
+    condition = {"all": [{"fact": "registered_district", "op": "under", "value": ["510100"], "clause": "第二条"},
+                         {"fact": "invention_patents", "op": ">=", "value": 1, "clause": "@SUM(1+1)"}]}
+    async with service.http() as http:
+        async def bearer(name: str) -> dict[str, str]:
+            signed = await http.post("/api/v1/staff/sessions", json={"username": name, "password": STAFF_PASSWORD})
+            assert signed.status_code == 201, signed.text
+            return {"Authorization": f"Bearer {signed.json()['token']}"}
+
+        # sun.admin: wang.admin is made to wait by the first attack, from this same address
+        admin, editor, reviewer = await bearer("sun.admin"), await bearer("li.editor"), await bearer("zhao.reviewer")
+        written = await http.put(item, headers=admin, json={
+            "kind": "item", "name": '=HYPERLINK("http://evil.example","领取补贴")', "condition": condition,
+            "data": {"category": "奖补", "delivery": "免申即享", "benefit": "见政策原文"}})
+        assert written.status_code == 200, written.text
+        read = (await http.get(item, headers=editor)).json()["latest"]
+        await http.put(item, headers=editor, json={k: read[k] for k in ("kind", "name", "data", "condition", "revision")})
+        assert (await http.post(f"{item}/submit", headers=editor)).status_code == 200
+        own = await http.post(f"{item}/review", json={"approve": True}, headers=admin)
+        assert own.status_code == 403 and own.json()["error"]["code"] == "own_change"
+        assert (await http.post(f"{item}/review", json={"approve": True}, headers=reviewer)).status_code == 200
+        assert (await http.post(f"{item}/publish", headers=admin)).status_code == 403
+        assert (await http.post(f"{item}/publish", headers=reviewer)).status_code == 200
+
+        listed = "/api/v1/staff/policy/items/item:attack-formula-award/automatic"
+        for _ in range(600):  # matching reruns on publish, in the background: wait for the enterprise
+            if (await http.get(listed, headers=reviewer)).json().get("items"):
+                break
+            await asyncio.sleep(0.1)
+        exported = await http.get(listed, params={"format": "csv"}, headers=reviewer)
+    cells = [cell for row in csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))) for cell in row]
+    assert COMPANY["uscc"] in cells
+    assert not any(cell.lstrip().startswith(("=", "@", "+", "-")) for cell in cells), cells
+
+
+# 9. Masking misses common formats (medium) ---------------------------------------------------
+async def test_id_and_phone_numbers_in_any_format_are_stored_masked(service):
+    spaced_id, phone = "5101 8119 8407 0468 45", "+86 139-0000-1111"
+    full_width = "１３８００００６３３６"
+    async with service.http() as http:
+        await http.post("/api/v1/chat", json={"session_id": f"mask-{uuid.uuid4().hex[:8]}",
+                                              "text": f"我的身份证 {spaced_id} 电话 {phone} 备用 {full_width} 社保卡怎么补办"})
+    stored = " ".join(row[0] for row in service.rows("SELECT text FROM chat_turns"))
+    for raw in ("8119 8407 0468", "0000-1111", "００００６３３６", "13900001111", "13800006336"):
+        assert raw not in stored
+    assert "5101" in stored and "139****1111" in stored
+
+
+# 10. Low: deeply nested JSON, weak staff passwords ---------------------------------------------
+async def test_a_thousand_levels_of_json_are_refused_cleanly(service):
+    auth = await service.citizen("nester")
+    async with service.http() as http:
+        draft = (await http.post("/api/v1/forms/CD-0053/prefill", headers=auth)).json()["draft"]
+        nested = b'{"data": {"operator_phone": ' + b"[" * 1000 + b"]" * 1000 + b'}, "revision": 1}'
+        answer = await http.put(f"/api/v1/drafts/{draft['id']}", headers={**auth, "Content-Type": "application/json"},
+                                content=nested)
+    assert answer.status_code in (400, 422) and "error" in answer.json()
 
 
 # 10. Low: weak staff passwords, the same rule on every path ------------------------------------

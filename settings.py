@@ -42,6 +42,8 @@ class Settings:
     load_demo_policies: bool = True
     # how often each server recomputes changed policy matches and plans pushes (seconds)
     policy_refresh_seconds: float = 300.0
+    # the largest request body, refused before it is read (the server's REQUEST_MAX_SIZE); only
+    # attachment uploads (max_attachment_bytes) and the WeChat callback (wechat_max_body_bytes) differ
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     log_json: bool = True

@@ -59,6 +59,23 @@ class DialogueState:
                 "policy": self.policy}
 
 
+SIGNED_IN = "u"  # the marker of a signed-in user's session in its key; a channel's own ids have no ":"
+
+
+def signed_in_session(owner: str, session_id: str) -> str:
+    """The dialogue ``user`` of a signed-in user's session. Their user id is part of the session's
+    key (``<channel>:u:<user id>:<session id>``), so every turn logged under it is provably theirs
+    (``session_owner``) and nobody holding only the session id can continue it or rate its answers."""
+    return f"{SIGNED_IN}:{owner}:{session_id}"
+
+
+def session_owner(session_key: str) -> str | None:
+    """The signed-in user a session key belongs to; None for an anonymous session or another channel's
+    user (session ids and WeChat openids contain no ":", so none of them looks like a signed-in key)."""
+    parts = session_key.split(":", 3)
+    return parts[2] if len(parts) == 4 and parts[1] == SIGNED_IN and parts[2] else None
+
+
 @dataclass
 class Turn:
     turn_id: int
@@ -139,7 +156,9 @@ class DialogueManager:
     # --- one turn ---------------------------------------------------------------------
     async def handle(self, channel: str, user: str, text: str, *, owner: str | None = None) -> Turn:
         """One turn. ``owner`` is the signed-in user, when the channel knows one: only they can
-        hear about their applications."""
+        hear about their applications, and about the 12345 tickets they filed from another session
+        (a ticket is otherwise heard about only in the session that filed it — for WeChat, the
+        follower's openid)."""
         started = time.perf_counter()
         session_key = f"{channel}:{user}"[:200]
         text = (text or "").strip()[:MAX_TEXT]
@@ -191,10 +210,10 @@ class DialogueManager:
                          confidence=decision.confidence, no_answer=True)
         # "审批要几天" without a number is a question about an item, not about an application
         if intent == "progress" and (slots.ticket_numbers or slots.application_numbers or not slots.aspect):
-            return await self._progress(slots, decision.confidence, owner)
+            return await self._progress(slots, decision.confidence, session_key, owner)
         if intent == "demand":
             ticket = (self.demands.draft(session_key, text) if dry_run
-                      else await self.demands.create(session_key, channel, text))
+                      else await self.demands.create(session_key, channel, text, user_id=owner))
             return Reply(self.renderer.text("demand_created.j2", ticket=ticket), intent="demand",
                          confidence=decision.confidence, no_answer=True,
                          quick_replies=[f"查询工单{ticket.number}"] if ticket.number else [])
@@ -304,7 +323,8 @@ class DialogueManager:
             return Reply(self.renderer.text("not_sure.j2", options=[]), intent=intent, confidence=0.0, no_answer=True)
         return self.renderer.item_answer(record, aspect, intent=intent, confidence=confidence)
 
-    async def _progress(self, slots, confidence: float, owner: str | None) -> Reply:  # type: ignore[no-untyped-def]
+    async def _progress(self, slots, confidence: float, session_key: str,  # type: ignore[no-untyped-def]
+                        owner: str | None) -> Reply:
         number = (slots.ticket_numbers or slots.application_numbers or [None])[0]
         if number and number in slots.application_numbers and self.applications is not None:
             if owner is None:
@@ -316,7 +336,9 @@ class DialogueManager:
                 return Reply(self.renderer.text("application_status.j2", application=shown, last=shown["timeline"][-1]),
                              intent="progress", confidence=confidence, no_answer=True)
         if number and number in slots.ticket_numbers:
-            ticket = await self.demands.get(number)
+            # someone else's ticket falls through to "not found", word for word as a number that
+            # does not exist: the reply must not tell that it does
+            ticket = await self.demands.get(number, session_key=session_key, user_id=owner)
             if ticket is not None:
                 return Reply(self.renderer.text("demand_status.j2", ticket=ticket), intent="progress",
                              confidence=confidence, no_answer=True)

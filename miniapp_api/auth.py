@@ -52,8 +52,19 @@ class SessionTokens:
 
 
 async def current_user(request: Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
-        raise ApiError(401, "token_missing", "请先登录", details={"header": "Authorization: Bearer <token>"})
-    return await request.app.ctx.tokens.user_of(token.strip())
+    """The signed-in user, or ``ApiError`` 401. Looked up once per request: the rate limits ask
+    before the handler does."""
+    known = getattr(request.ctx, "current_user", None)
+    if known is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+            raise ApiError(401, "token_missing", "请先登录", details={"header": "Authorization: Bearer <token>"})
+        try:
+            known = await request.app.ctx.tokens.user_of(token.strip())
+        except ApiError as refused:
+            known = refused
+        request.ctx.current_user = known
+    if isinstance(known, ApiError):
+        raise ApiError(known.status_code, known.code, str(known), known.details)
+    return known

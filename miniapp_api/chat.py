@@ -1,16 +1,21 @@
-"""``/api/v1/chat`` and ``/api/v1/chat/feedback``: the assistant for the mini-program."""
+"""``/api/v1/chat`` and ``/api/v1/chat/feedback``: the assistant for the mini-program.
+
+A signed-in citizen's sessions are theirs: the dialogue keys them by user and session id
+(``assistant.dialogue.signed_in_session``), so only that user can continue one or rate its answers,
+here and in ``/api/v1/evaluations``. An anonymous session belongs to whoever holds its id."""
 
 from __future__ import annotations
 
 import secrets
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
+from assistant.dialogue import signed_in_session
 from miniapp_api.auth import current_user
-from miniapp_api.common import ApiError
+from miniapp_api.common import ApiError, parse_body  # other blueprints still import parse_body from here
 from miniapp_api.docs import documented
 from miniapp_api.responses import ChatAnswer, Ok
 
@@ -35,14 +40,11 @@ class FeedbackRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def parse_body(model: type[BaseModel], request: Request) -> BaseModel:
-    try:
-        return model.model_validate(request.json if request.body else {})
-    except ValidationError as exc:
-        raise ApiError(400, "invalid_request", "请求内容不正确", details=[
-            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]) from None
-    except Exception:  # a body that is not JSON at all
-        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from None
+async def _conversation(request: Request, session_id: str) -> tuple[str, str | None]:
+    """The dialogue's user for this session and the signed-in owner (None: anonymous). Signing in is
+    optional for the chat, but a token that is sent must be valid."""
+    owner = await current_user(request) if "Authorization" in request.headers else None
+    return (signed_in_session(owner, session_id) if owner else session_id), owner
 
 
 def dialogue(request: Request):  # type: ignore[no-untyped-def]
@@ -60,17 +62,19 @@ def dialogue(request: Request):  # type: ignore[no-untyped-def]
 async def chat(request: Request) -> HTTPResponse:
     body: ChatRequest = parse_body(ChatRequest, request)  # type: ignore[assignment]
     session_id = body.session_id or secrets.token_urlsafe(16)
-    # signing in is optional for the chat; a signed-in user can ask about their own applications
-    owner = await current_user(request) if "Authorization" in request.headers else None
-    turn = await dialogue(request).handle(CHANNEL, session_id, body.text, owner=owner)
+    # a signed-in user can also ask about their own applications
+    user, owner = await _conversation(request, session_id)
+    turn = await dialogue(request).handle(CHANNEL, user, body.text, owner=owner)
     return json({"session_id": session_id, "turn_id": turn.turn_id, "reply": turn.reply.to_json()})
 
 
 @bp.post("/feedback")
-@openapi.summary("Helpful / not helpful on one of the session's answers")
-@documented(FeedbackRequest, response=Ok, errors=(400, 404, 503), example={"session_id": "s-12345678", "turn_id": 1, "helpful": True})
+@openapi.summary("Helpful / not helpful on one of the session's answers (a signed-in session: its user only)")
+@documented(FeedbackRequest, response=Ok, errors=(400, 401, 404, 503), example={"session_id": "s-12345678", "turn_id": 1, "helpful": True})
 async def feedback(request: Request) -> HTTPResponse:
     body: FeedbackRequest = parse_body(FeedbackRequest, request)  # type: ignore[assignment]
-    if not await dialogue(request).feedback(CHANNEL, body.session_id, body.turn_id, body.helpful, body.reason):
+    user, _ = await _conversation(request, body.session_id)
+    # someone else's answer is "not found" too: turn ids are not to be probed
+    if not await dialogue(request).feedback(CHANNEL, user, body.turn_id, body.helpful, body.reason):
         raise ApiError(404, "turn_not_found", "没有找到这条回答", details={"turn_id": body.turn_id})
     return json({"ok": True})

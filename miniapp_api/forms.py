@@ -16,7 +16,7 @@ from sanic_ext import openapi
 from china_time import CHINA
 from miniapp_api.auth import current_user
 from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, client_address
+from miniapp_api.common import ApiError, client_address, read_body
 from miniapp_api.docs import UPLOAD, documented
 from miniapp_api.responses import (
     ApplicationAnswer,
@@ -31,10 +31,12 @@ from miniapp_api.responses import (
     Uploaded,
 )
 from smartform.applications import STATUSES, ReviewFailed
-from smartform.approval import verify_signature
+from smartform.approval import BadTimestamp, check_timestamp, verify_signature
 from smartform.consent import ConsentError, consent_request
 from smartform.drafts import DraftError
+from smartform.identity import BindingError
 from smartform.schemas import FormSchema
+from smartform.status_flow import InvalidTransition
 
 log = logging.getLogger(__name__)
 bp = Blueprint("forms", url_prefix="/api/v1")
@@ -144,11 +146,19 @@ async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     return json({"draft": saved.to_json()})
 
 
-@bp.post("/drafts/<draft_id:str>/attachments")
+# multipart's own bytes around the file (boundaries, part headers, the key field)
+MULTIPART_ROOM = 65_536
+
+
+# a streaming route: the one body allowed past the JSON limit (RYB_MAX_BODY_BYTES, the server's
+# REQUEST_MAX_SIZE), read only once the draft is known to be the user's, and only up to the largest
+# attachment the server takes
+@bp.post("/drafts/<draft_id:str>/attachments", stream=True)
 @openapi.summary("Upload an attachment (multipart: key, file)")
 @documented(UPLOAD, response=Uploaded, ok=201, errors=(400, 404, 409, 413, 415, 422), secured=True)
 async def upload(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
+    await read_body(request, request.app.ctx.settings.max_attachment_bytes + MULTIPART_ROOM)
     upload = request.files.get("file") if request.files else None
     key = (request.form.get("key") if request.form else None) or ""
     if upload is None or not key:
@@ -171,10 +181,14 @@ async def review(request: Request, draft_id: str) -> HTTPResponse:
 
 @bp.post("/drafts/<draft_id:str>/submit")
 @openapi.summary("Submit: the application and its handoff to the approval back end, once")
-@documented(response=ApplicationAnswer, ok=201, errors=(404, 409, 422), secured=True,
+@documented(response=ApplicationAnswer, ok=201, errors=(403, 404, 409, 422), secured=True,
             other={200: ("submitted before: the same application", ApplicationAnswer)})
 async def submit(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
+    try:  # an application is filed in a person's name: only the verified person may file it
+        await request.app.ctx.identities.require_high(user, "提交申请")
+    except BindingError as exc:
+        raise ApiError(403, exc.code, str(exc)) from None
     try:
         application, created = await request.app.ctx.applications.submit(user, form, draft.id)
     except ReviewFailed as failed:
@@ -196,22 +210,46 @@ async def get_application(request: Request, number: str) -> HTTPResponse:
     return json({"application": application.to_json()})
 
 
+def _reported_at(at: datetime | None) -> datetime | None:
+    """The report's time in UTC (a time without a zone is China time). A date at the very edge of
+    the calendar overflows when moved to UTC: that is bad input, not a server error."""
+    if at is None:
+        return None
+    try:
+        return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=CHINA).astimezone(UTC)
+    except OverflowError:
+        raise ApiError(400, "invalid_request", "at 不是有效的时间", details={"at": str(at)}) from None
+
+
 @bp.post("/approval/callback")
-@openapi.summary("Status reports from the approval back end (HMAC-signed)")
-@documented(StatusReport, response=StatusRecorded, errors=(400, 401, 404), limited=False, example={"event_id": "evt-1", "application_no": "SQ20261122000001", "status": "accepted", "note": "材料齐全"})
+@openapi.summary("Status reports from the approval back end (HMAC-signed); only the changes the status flow allows")
+@documented(StatusReport, response=StatusRecorded, errors=(400, 401, 404, 409), limited=False, example={"event_id": "evt-1", "application_no": "SQ20261122000001", "status": "accepted", "note": "材料齐全"})
 async def approval_callback(request: Request) -> HTTPResponse:
     secret = request.app.ctx.settings.approval_secret
-    if not secret or not verify_signature(secret, request.headers.get("X-Timestamp", ""),
-                                          request.headers.get("X-Signature", ""), request.body):
+    if not secret:
+        log.warning("approval callback refused: no RYB_APPROVAL_SECRET set", extra={"client": client_address(request)})
+        raise ApiError(401, "bad_signature", "签名校验失败")
+    try:  # before the signature, and before any arithmetic on it: the header is the sender's text
+        check_timestamp(request.headers.get("X-Timestamp", ""))
+    except BadTimestamp as bad:
+        log.warning("approval callback refused: bad timestamp (%s)", bad.details["problem"],
+                    extra={"client": client_address(request)})
+        raise ApiError(401, bad.code, str(bad), details=bad.details) from None
+    if not verify_signature(secret, request.headers.get("X-Timestamp", ""), request.headers.get("X-Signature", ""),
+                            request.body):
         log.warning("approval callback refused: bad signature", extra={"client": client_address(request)})
         raise ApiError(401, "bad_signature", "签名校验失败")
     report: StatusReport = parse_body(StatusReport, request)  # type: ignore[assignment]
     if report.status not in STATUSES:
         raise ApiError(400, "invalid_request", "未知的办件状态", details={"status": report.status, "allowed": list(STATUSES)})
-    recorded = await request.app.ctx.applications.record_status(
-        report.application_no, report.status, event_id=report.event_id, note=report.note, source="approval",
-        at=report.at.astimezone(UTC) if report.at and report.at.tzinfo else
-        report.at.replace(tzinfo=CHINA).astimezone(UTC) if report.at else None)
+    try:
+        recorded = await request.app.ctx.applications.record_status(
+            report.application_no, report.status, event_id=report.event_id, note=report.note, source="approval",
+            at=_reported_at(report.at))
+    except InvalidTransition as refused:
+        log.warning("approval callback refused: %s %s → %s not allowed (event %s)", report.application_no,
+                    refused.current, refused.requested, report.event_id, extra={"client": client_address(request)})
+        raise ApiError(409, refused.code, str(refused), details=refused.details) from None
     if recorded is None:
         log.warning("approval callback for an unknown application %s", report.application_no)
         raise ApiError(404, "application_not_found", "没有这个申请", details={"number": report.application_no})

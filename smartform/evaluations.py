@@ -1,5 +1,7 @@
 """Good/bad evaluations (好差评) of an application or of an assistant answer, the follow-up task a
-bad rating opens for staff (差评整改) and its answer, and the public statistics."""
+bad rating opens for staff (差评整改) and its answer, and the public statistics. A user rates only
+their own: an application they submitted, an answer given in a session they were signed in to
+(anything else is "not found", so nobody can probe which numbers and turns exist)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from assistant.dialogue import session_owner
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import (
@@ -24,6 +27,7 @@ from store.tables import (
 TAGS = ("办事便捷", "材料简单", "态度好", "办理迅速", "指引清楚", "材料繁琐", "等待太久", "态度不好", "多次跑腿", "指引不清")
 BAD = 2  # 1–2 stars
 MAX_REPLY = 1000  # the task's reply column
+MINIAPP = "miniapp"  # the channel of answers a signed-in user can rate (miniapp_api.chat.CHANNEL)
 
 
 class EvaluationError(Exception):
@@ -55,8 +59,12 @@ class Evaluations:
                 department = (await conn.execute(sa.select(service_items.c.department)
                                                  .where(service_items.c.code == item_code))).scalar()
             else:
-                if not target_id.isdigit() or (await conn.execute(sa.select(chat_turns.c.id).where(
-                        chat_turns.c.id == int(target_id)))).first() is None:
+                turn_id = int(target_id) if target_id.isascii() and target_id.isdigit() else 0
+                turn = (await conn.execute(sa.select(chat_turns.c.session_key, chat_turns.c.channel).where(
+                    chat_turns.c.id == turn_id))).first() if 0 < turn_id < 2**31 else None  # an INTEGER column
+                # the mini-program is where a user is signed in; an anonymous session's answers
+                # belong to nobody we know
+                if turn is None or turn.channel != MINIAPP or session_owner(turn.session_key) != user_id:
                     raise EvaluationError(404, "answer_not_found", "没有找到这条回答")
         now = utcnow()
         try:

@@ -48,7 +48,8 @@ def check_plain_signature(token: str, signature: str, timestamp: str, nonce: str
 
 
 def check_timestamp(timestamp: str, now: float, window_seconds: float) -> None:
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²" and full-width digits, which int() refuses
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Rejected(403, "bad_timestamp", "timestamp is not a number")
     if abs(int(timestamp) - now) > window_seconds:
         raise Rejected(403, "stale_timestamp", f"timestamp is {int(timestamp) - now:+.0f} s from now")

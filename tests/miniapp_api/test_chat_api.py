@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import sqlalchemy as sa
 
+from store.tables import chat_turns, followup_tasks
 from tests.miniapp_api.test_items_api import assert_error
+from tests.miniapp_api.test_me_api import signed_in
 
 
 async def assistant_ready(app) -> None:
@@ -47,6 +50,33 @@ async def test_bad_chat_requests_get_the_error_shape(app, client):
     assert_error(await client.post("/api/v1/chat", json={}), 400, "invalid_request")
     empty = await client.post("/api/v1/chat", json={"text": ""})
     assert empty.status_code == 200 and empty.json()["reply"]["text"]
+
+
+@pytest.mark.with_assistant
+async def test_a_signed_in_users_answers_are_rated_by_that_user_only(app, client):
+    """Holding a session id and a turn id is not enough to rate an answer given to a signed-in
+    user: anyone else (signed in or not) is told there is no such answer, and no follow-up task is
+    opened for staff."""
+    await assistant_ready(app)
+    _, owner = await signed_in(app, "o_chat_owner")
+    _, other = await signed_in(app, "o_chat_other")
+    asked = (await client.post("/api/v1/chat", headers=owner, json={"text": "结婚登记要带什么材料"})).json()
+    session, turn = asked["session_id"], asked["turn_id"]
+    verdict = {"session_id": session, "turn_id": turn, "helpful": False, "reason": "没用"}
+    for headers in (other, {}):
+        assert_error(await client.post("/api/v1/chat/feedback", headers=headers, json=verdict), 404, "turn_not_found")
+    rating = {"target_type": "answer", "target_id": str(turn), "stars": 1, "tags": ["指引不清"]}
+    assert_error(await client.post("/api/v1/evaluations", headers=other, json=rating), 404, "answer_not_found")
+    assert_error(await client.post("/api/v1/chat/feedback", headers={"Authorization": "Bearer forged"}, json=verdict),
+                 401, "token_invalid")
+    async with app.ctx.db.read() as conn:
+        assert (await conn.execute(sa.select(chat_turns.c.helpful).where(chat_turns.c.id == turn))).scalar() is None
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(followup_tasks))).scalar() == 0
+
+    assert (await client.post("/api/v1/chat/feedback", headers=owner, json=verdict)).status_code == 200
+    assert (await client.post("/api/v1/evaluations", headers=owner, json=rating)).status_code == 201
+    [task] = await app.ctx.evaluations.open_followups()
+    assert task["target_id"] == str(turn)
 
 
 async def test_chat_says_so_when_the_assistant_is_not_enabled(test_settings):

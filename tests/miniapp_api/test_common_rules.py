@@ -3,11 +3,13 @@ pagination, request ids, and the API document itself."""
 
 from __future__ import annotations
 
-from miniapp_api.rate_limits import TokenBuckets
+from miniapp_api.rate_limits import SharedBuckets, TokenBuckets
 from server import create_app
+from tests.console.conftest import PASSWORD
 from tests.miniapp_api.conftest import serve
 from tests.miniapp_api.test_items_api import assert_error
 from tests.miniapp_api.test_me_api import add_application, signed_in
+from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
 
 
 def test_a_token_bucket_allows_the_burst_then_the_rate():
@@ -34,6 +36,51 @@ async def test_floods_from_one_address_or_one_user_get_429(test_settings):
         auth = {"Authorization": f"Bearer {token}"}
         statuses = [(await client.get("/api/v1/me", headers=auth)).status_code for _ in range(4)]
         assert statuses[:2] == [200, 200] and 429 in statuses[2:]
+
+
+def test_shared_buckets_hold_one_bucket_per_key_and_reuse_the_least_recently_seen_slot():
+    table = SharedBuckets.allocate(slots=8)  # every key may use all 8 slots: 8 keys fill the table
+    buckets = TokenBuckets(rate_per_second=0.001, burst=1, table=table)  # spent buckets stay spent here
+    assert [buckets.take(f"user:{n}", now=float(n)) for n in range(8)] == [0] * 8
+    assert buckets.take("user:7", now=8.0) > 0  # each key has its own bucket, now spent
+    assert buckets.take("user:8", now=9.0) == 0  # a ninth key takes the slot seen longest ago: user:0's
+    assert buckets.take("user:1", now=10.0) > 0  # the others keep theirs
+    assert buckets.take("user:0", now=11.0) == 0  # user:0 was forgotten: a full bucket again
+
+
+async def test_signing_in_again_does_not_refill_the_users_bucket(test_settings):
+    """The per-user limit follows the user, not the token: a new login is the same user, and a
+    different user has their own bucket."""
+    with LocalWeChat() as wechat:
+        app = create_app(test_settings.with_overrides(
+            assistant=False, miniapp_appid=APPID, miniapp_secret=SECRET, wechat_api_base=wechat.base_url,
+            rate_limit_user_per_second=0.001, rate_limit_user_burst=3))  # no refill within the test
+
+        async def me(token: str):  # type: ignore[no-untyped-def]
+            return await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+        async with serve(app) as client:
+            first = (await client.post("/api/v1/auth/login", json={"code": "flood-1"})).json()["token"]
+            assert [(await me(first)).status_code for _ in range(4)] == [200, 200, 200, 429]
+            again = (await client.post("/api/v1/auth/login", json={"code": "flood-2"})).json()["token"]
+            assert again != first
+            limited = await me(again)
+            assert_error(limited, 429, "rate_limited")
+            assert int(limited.headers["Retry-After"]) > 60
+            other = (await client.post("/api/v1/auth/login", json={"code": "calm-1"})).json()["token"]
+            assert (await me(other)).status_code == 200
+
+            # a staff member's bucket follows them the same way
+            await app.ctx.staff_accounts.create("test", "li.editor", "李编辑", "editor", PASSWORD)
+
+            async def staff_token() -> dict[str, str]:
+                signed = await client.post("/api/v1/staff/sessions", json={"username": "li.editor", "password": PASSWORD})
+                return {"Authorization": f"Bearer {signed.json()['token']}"}
+
+            first_staff = await staff_token()
+            assert [(await client.get("/api/v1/staff/me", headers=first_staff)).status_code
+                    for _ in range(4)] == [200, 200, 200, 429]
+            assert_error(await client.get("/api/v1/staff/me", headers=await staff_token()), 429, "rate_limited")
 
 
 async def test_item_details_carry_an_etag(client):

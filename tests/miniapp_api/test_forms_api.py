@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from smartform.approval import signature
 from smartform.synthetic import people
 from store.tables import applications, outbox_jobs, user_messages
+from tests.identity_platform import verify_user
 from tests.miniapp_api.test_items_api import assert_error
 
 PDF = b"%PDF-1.4\n% a tiny test document\n"
@@ -27,7 +28,7 @@ def test_settings(test_settings):
 async def login(app, openid: str, bind: bool = True) -> dict[str, str]:
     user = await app.ctx.identities.user_for_openid(openid)
     if bind:
-        await app.ctx.identities.bind_person(user, PERSON["name"], PERSON["id_number"])
+        await verify_user(app.ctx.identities, user, PERSON)
     token, _ = await app.ctx.tokens.issue(user)
     return {"Authorization": f"Bearer {token}"}
 
@@ -131,7 +132,7 @@ async def test_callbacks_that_are_forged_or_for_unknown_applications_are_refused
     assert_error(await client.post("/api/v1/approval/callback", content=raw, headers=forged), 401, "bad_signature")
     old = {**headers, "X-Timestamp": str(int(time.time()) - 3600)}
     old["X-Signature"] = signature(APPROVAL_SECRET, old["X-Timestamp"], raw)
-    assert_error(await client.post("/api/v1/approval/callback", content=raw, headers=old), 401, "bad_signature")
+    assert_error(await client.post("/api/v1/approval/callback", content=raw, headers=old), 401, "bad_timestamp")
     raw, headers = signed({"event_id": "evt-y", "application_no": "SQ20260101000001", "status": "teleported"})
     assert_error(await client.post("/api/v1/approval/callback", content=raw, headers=headers), 400, "invalid_request")
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from assistant.dialogue import signed_in_session
 from smartform.synthetic import enterprises, people
 from store.tables import applications, chat_turns, followup_tasks
 from tests.identity_platform import verify_through_api
@@ -122,7 +123,8 @@ async def test_evaluations_once_each_bad_ones_followed_up_and_public_stats(app, 
 
     async with app.ctx.db.transaction() as conn:
         turn = (await conn.execute(chat_turns.insert().values(
-            at=datetime.now(UTC), session_key="miniapp:s", channel="miniapp", text="问", intent="consult", confidence=1.0,
+            at=datetime.now(UTC), session_key=f"miniapp:{signed_in_session(user, 's-12345678')}", channel="miniapp",
+            text="问", intent="consult", confidence=1.0,
             sources=[], reply="答", no_answer=False, needs_clarification=False, kb_version=1, latency_ms=1.0,
         ).returning(chat_turns.c.id))).scalar_one()
     answer = await client.post("/api/v1/evaluations", headers=auth, json={"target_type": "answer", "target_id": str(turn), "stars": 4})
@@ -137,3 +139,42 @@ async def test_evaluations_once_each_bad_ones_followed_up_and_public_stats(app, 
         assert_error(await client.get(f"/api/v1/evaluations/stats?{far}"), 400, "invalid_request")
     async with app.ctx.db.read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(followup_tasks))).scalar() == 1
+
+
+async def test_only_ones_own_applications_and_answers_can_be_rated(app, client):
+    """Someone else's application or answer is "not found", word for word as one that does not
+    exist, and opens no follow-up task for staff; its owner rates it as before. (The answers of a
+    real conversation: tests/miniapp_api/test_chat_api.py.)"""
+    owner, owner_auth = await signed_in(app, "o_rated_owner")
+    _, other_auth = await signed_in(app, "o_rated_other")
+    await add_application(app, owner, "SQ20261122000500")
+    turn = {"at": datetime.now(UTC), "channel": "miniapp", "text": "问", "intent": "consult", "confidence": 1.0,
+            "sources": [], "reply": "答", "no_answer": False, "needs_clarification": False, "kb_version": 1,
+            "latency_ms": 1.0}
+    async with app.ctx.db.transaction() as conn:
+        owners_turn, anonymous_turn = [(await conn.execute(chat_turns.insert().values(
+            **turn, session_key=f"miniapp:{key}").returning(chat_turns.c.id))).scalar_one()
+            for key in (signed_in_session(owner, "s-owner-0001"), "s-anonymous-0001")]
+
+    async def rate(auth: dict[str, str], target_type: str, target_id: str):  # type: ignore[no-untyped-def]
+        return await client.post("/api/v1/evaluations", headers=auth, json={
+            "target_type": target_type, "target_id": target_id, "stars": 1, "tags": ["态度不好"], "comment": "差"})
+
+    for target_type, target_id, code in (
+            ("application", "SQ20261122000500", "application_not_found"),
+            ("application", "SQ20261122000599", "application_not_found"),  # none such: the same answer
+            ("answer", str(owners_turn), "answer_not_found"),
+            ("answer", str(owners_turn + 1000), "answer_not_found"),
+            ("answer", "99999999999999999999", "answer_not_found"),  # past the column's range: still a 404
+            ("answer", "１２", "answer_not_found")):  # full-width digits are not an id
+        refused = await rate(other_auth, target_type, target_id)
+        assert_error(refused, 404, code)
+        assert refused.json()["error"]["message"] in ("没有找到这个申请", "没有找到这条回答")
+    # an answer given to nobody signed in belongs to nobody: not even the owner rates it here
+    assert_error(await rate(owner_auth, "answer", str(anonymous_turn)), 404, "answer_not_found")
+    async with app.ctx.db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(followup_tasks))).scalar() == 0
+
+    assert (await rate(owner_auth, "application", "SQ20261122000500")).status_code == 201
+    assert (await rate(owner_auth, "answer", str(owners_turn))).status_code == 201
+    assert len(await app.ctx.evaluations.open_followups()) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from assistant.dialogue import signed_in_session
 from smartform.evaluations import EvaluationError, Evaluations
 from store.tables import chat_turns, user_messages, utcnow
 
@@ -12,7 +13,8 @@ from store.tables import chat_turns, user_messages, utcnow
 async def test_a_followup_is_answered_once_and_the_rater_told(db, audit):
     async with db.transaction() as conn:
         turn = (await conn.execute(chat_turns.insert().values(
-            at=utcnow(), session_key="miniapp:s", channel="miniapp", text="问", intent="consult", confidence=1.0,
+            at=utcnow(), session_key=f"miniapp:{signed_in_session('u9', 's-1')}", channel="miniapp", text="问",
+            intent="consult", confidence=1.0,
             sources=[], reply="答", no_answer=False, needs_clarification=False, kb_version=1, latency_ms=1.0,
         ).returning(chat_turns.c.id))).scalar_one()
     service = Evaluations(db, audit=audit)

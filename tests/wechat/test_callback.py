@@ -244,6 +244,23 @@ async def test_stale_oversized_and_hostile_bodies_are_refused(app, wechat, runni
                  "bad_message")
 
 
+async def test_an_oversized_callback_is_refused_before_its_body_is_read(app, wechat, running):
+    """The callback's limit (RYB_WECHAT_MAX_BODY_BYTES, far below the API's) holds while the body
+    is read: a declared length over it is refused at once, a chunked body once it passes it. Neither
+    body is ever sent in full; the server answers without it."""
+    from urllib.parse import urlencode
+
+    from tests.miniapp_api.test_body_limits import chunked, unread_body
+
+    limit = app.ctx.settings.wechat_max_body_bytes
+    path = f"/wechat/callback?{urlencode(wechat.signed_query())}"
+    for headers, sent in (({"Content-Length": str(limit + 1)}, []),
+                          ({"Transfer-Encoding": "chunked"}, chunked(limit + 1, chunk=4096))):
+        status, answer = await unread_body(str(running[1].base_url), "POST", path,
+                                           {"Content-Type": "text/xml", **headers}, sent)
+        assert status == 413 and answer["error"]["code"] == "payload_too_large"
+
+
 async def test_a_message_encrypted_for_another_appid_is_refused(app, running):
     other = PlaysWeChat(running[1], appid="wx_someone_else_0")
     delivery = await other.post(text_xml("o_other", "你好"))
@@ -266,7 +283,7 @@ async def test_fuzzed_callbacks_never_get_a_server_error(app, wechat, running):
         if round_ % 3 == 0:
             query.update(encrypt_type="aes", msg_signature=f"{rng.getrandbits(160):040x}")
         if round_ % 7 == 0:
-            query["timestamp"] = rng.choice(["", "abc", "9" * 40, "-1"])
+            query["timestamp"] = rng.choice(["", "abc", "9" * 40, "-1", "²", "１７００００００００"])
         response = await http.post("/wechat/callback", params=query, content=body)
         statuses.add(response.status_code)
         assert response.status_code < 500, (body, response.text)

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from assistant.dialogue import signed_in_session
 from store.tables import chat_turns, demand_tickets, followup_tasks, outbox_jobs, user_messages, utcnow
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
@@ -33,7 +34,7 @@ async def seed(app) -> tuple[list[int], int]:  # type: ignore[no-untyped-def]
                  district="锦江区", summary=f"诉求摘要{n}", text=text, contact_consent=True, status="received")
             for n, (category, text) in enumerate([("城乡建设", EVIL), ("劳动社保", "工资拖欠"), ("城乡建设", "路灯不亮")])])
         turn = (await conn.execute(chat_turns.insert().values(
-            at=now, session_key="miniapp:s", channel="miniapp", text="问", intent="consult", confidence=1.0, sources=[],
+            at=now, session_key="miniapp:" + signed_in_session("u-rater", "s"), channel="miniapp", text="问", intent="consult", confidence=1.0, sources=[],
             reply="答", no_answer=False, needs_clarification=False, kb_version=1, latency_ms=1.0,
         ).returning(chat_turns.c.id))).scalar_one()
     await app.ctx.evaluations.submit("u-rater", "answer", str(turn), 1, ["指引不清"], EVIL)

@@ -90,7 +90,7 @@ class LocalIdentityPlatform:
         if url.path == "/jwks":
             return _json(handler, 200, {"keys": [self._key.as_dict(private=False)]})
         if url.path == "/authorize":
-            return self._authorize(handler, {**query, **form}, chosen=method == "POST")
+            return self._authorize(handler, {**query, **form})
         if url.path == "/token" and method == "POST":
             return self._token(handler, form)
         return _json(handler, 404, {"error": "not_found"})
@@ -103,7 +103,7 @@ class LocalIdentityPlatform:
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
                 "acr_values_supported": [FACE, PASSWORD], "claims_supported": ["sub", "name", "id_number", "acr"]}
 
-    def _authorize(self, handler: BaseHTTPRequestHandler, params: dict[str, str], *, chosen: bool) -> None:
+    def _authorize(self, handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
         if params.get("client_id") != self.client_id or params.get("response_type") != "code" \
                 or params.get("code_challenge_method") != "S256" or not params.get("code_challenge") \
                 or not params.get("redirect_uri", "").startswith(("http://", "https://")):

@@ -276,6 +276,21 @@ async def test_id_and_phone_numbers_in_any_format_are_stored_masked(service):
     assert "5101" in stored and "139****1111" in stored
 
 
+# 10. Low: anyone could rate any chat turn (opening a staff follow-up task) --------------------------
+async def test_only_the_person_answered_may_rate_the_answer(service):
+    asker, rater = await service.citizen("asker"), await service.citizen("rater")
+    async with service.http() as http:
+        turn = (await http.post("/api/v1/chat", headers=asker, json={"text": "社保卡丢了怎么补办"})).json()
+        before = service.rows("SELECT count(*) FROM followup_tasks")
+        rated = await http.post("/api/v1/evaluations", headers=rater, json={
+            "target_type": "answer", "target_id": str(turn["turn_id"]), "stars": 1, "tags": ["指引不清"]})
+        assert rated.status_code == 404
+        assert service.rows("SELECT count(*) FROM followup_tasks") == before
+        own = await http.post("/api/v1/evaluations", headers=asker, json={
+            "target_type": "answer", "target_id": str(turn["turn_id"]), "stars": 5, "tags": []})
+        assert own.status_code == 201, own.text
+
+
 # 10. Low: deeply nested JSON, weak staff passwords ---------------------------------------------
 async def test_a_thousand_levels_of_json_are_refused_cleanly(service):
     auth = await service.citizen("nester")

@@ -1,4 +1,5 @@
-"""The body and rate limits of the real service (``rongyiban serve``) with two worker processes:
+"""The body and rate limits of the real service (``rongyiban serve``) with one and two worker processes
+(issue 15, item 10: the per-user limit reset by a new login, bodies read before the size check):
 an over-limit body is refused from its Content-Length alone, and a user gets their burst once for
 the whole server — the workers share one bucket per user — however many times they sign in."""
 
@@ -10,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.served import served
 from tests.miniapp_api.test_body_limits import unread_body
@@ -28,9 +30,10 @@ def service_env(tmp_path: Path, embedding_cache_file: str, wechat: str) -> dict[
             "RYB_RATE_LIMIT_USER_PER_SECOND": "0.001", "RYB_RATE_LIMIT_USER_BURST": str(BURST)}
 
 
-async def test_two_workers_one_bucket_per_user_and_bodies_refused_unread(tmp_path, embedding_cache_file):
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_one_bucket_per_user_and_bodies_refused_unread(tmp_path, embedding_cache_file, workers):
     with LocalWeChat() as wechat, served(service_env(tmp_path, embedding_cache_file, wechat.base_url),
-                                         workers=2) as base:
+                                         workers=workers) as base:
 
         async def fresh(method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
             # a connection each: the kernel spreads new connections over the workers

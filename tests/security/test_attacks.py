@@ -254,10 +254,12 @@ async def test_a_resaved_change_is_still_its_authors_and_its_export_is_inert(ser
 
         listed = "/api/v1/staff/policy/items/item:attack-formula-award/automatic"
         for _ in range(600):  # matching reruns on publish, in the background: wait for the enterprise
-            if (await http.get(listed, headers=reviewer)).json().get("items"):
+            answer = await http.get(listed, headers=reviewer)
+            if answer.status_code == 200 and answer.json()["enterprises"]:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.25)  # within the per-user rate limit
         exported = await http.get(listed, params={"format": "csv"}, headers=reviewer)
+    assert exported.status_code == 200, exported.text
     cells = [cell for row in csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))) for cell in row]
     assert COMPANY["uscc"] in cells
     assert not any(cell.lstrip().startswith(("=", "@", "+", "-")) for cell in cells), cells

@@ -134,98 +134,115 @@ def parse(tree: Any, catalogue: FactCatalogue, parameters: Parameters | None = N
           shared: Mapping[str, Any] | None = None) -> Node:
     """The typed tree, or ``InvalidCondition`` with every problem and its path. ``shared``: the
     named conditions a ``ref`` may use (their JSON trees)."""
-    problems: list[ConditionProblem] = []
-    parameters = parameters or Parameters()
-    shared = shared or {}
-    count = 0
+    return _Parser(catalogue, parameters or Parameters(), shared or {}).parse(tree)
 
-    def fail(path: str, message: str) -> None:
-        problems.append(ConditionProblem(path or "$", message))
 
-    def walk(node: Any, path: str, depth: int, refs: tuple[str, ...]) -> Node | None:
-        nonlocal count
-        count += 1
-        if count > MAX_NODES:
-            if count == MAX_NODES + 1:
-                fail(path, f"a condition may have at most {MAX_NODES} nodes")
+_ALLOWED_KEYS = {"all": {"all", "label"}, "any": {"any", "label"}, "not": {"not", "label"}, "ref": {"ref"},
+                 "fact": {"fact", "op", "value", "param", "clause", "label"}}
+
+
+class _Parser:
+    """One parse: walks the JSON tree once, collecting every problem with its path rather than
+    stopping at the first, so that the editor can mark them all."""
+
+    def __init__(self, catalogue: FactCatalogue, parameters: Parameters, shared: Mapping[str, Any]) -> None:
+        self.catalogue, self.parameters, self.shared = catalogue, parameters, shared
+        self.problems: list[ConditionProblem] = []
+        self.count = 0
+
+    def parse(self, tree: Any) -> Node:
+        parsed = self.walk(tree, "", 0, ())
+        if self.problems or parsed is None:
+            raise InvalidCondition(self.problems or [ConditionProblem("$", "invalid condition")])
+        return parsed
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(ConditionProblem(path or "$", message))
+
+    def walk(self, node: Any, path: str, depth: int, refs: tuple[str, ...]) -> Node | None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:
+                self.fail(path, f"a condition may have at most {MAX_NODES} nodes")
             return None
         if depth > MAX_DEPTH:
-            fail(path, f"nested deeper than {MAX_DEPTH} levels")
+            self.fail(path, f"nested deeper than {MAX_DEPTH} levels")
             return None
         if not isinstance(node, dict):
-            fail(path, "a condition is an object: all, any, not, ref, or fact/op/value")
+            self.fail(path, "a condition is an object: all, any, not, ref, or fact/op/value")
             return None
         kinds = [k for k in ("all", "any", "not", "ref", "fact") if k in node]
         if len(kinds) != 1:
-            fail(path, "give exactly one of all, any, not, ref, fact")
+            self.fail(path, "give exactly one of all, any, not, ref, fact")
             return None
         kind = kinds[0]
-        allowed = {"all": {"all", "label"}, "any": {"any", "label"}, "not": {"not", "label"}, "ref": {"ref"},
-                   "fact": {"fact", "op", "value", "param", "clause", "label"}}[kind]
-        for extra in sorted(set(node) - allowed):
-            fail(_join(path, extra), "unexpected key")
+        for extra in sorted(set(node) - _ALLOWED_KEYS[kind]):
+            self.fail(_join(path, extra), "unexpected key")
         if kind in ("all", "any"):
-            children = node[kind]
-            if not isinstance(children, list) or not children:
-                fail(_join(path, kind), "a non-empty list of conditions")
-                return None
-            parsed = [walk(child, _join(path, f"{kind}[{n}]"), depth + 1, refs) for n, child in enumerate(children)]
-            if any(p is None for p in parsed):
-                return None
-            return All(tuple(parsed)) if kind == "all" else Any_(tuple(parsed))  # type: ignore[arg-type]
+            return self.group(kind, node[kind], path, depth, refs)
         if kind == "not":
-            child = walk(node["not"], _join(path, "not"), depth + 1, refs)
+            child = self.walk(node["not"], _join(path, "not"), depth + 1, refs)
             return Not(child) if child is not None else None
         if kind == "ref":
-            name = node["ref"]
-            if not isinstance(name, str) or name not in shared:
-                fail(_join(path, "ref"), f"no shared condition {name!r}")
-                return None
-            if name in refs:
-                fail(_join(path, "ref"), f"cycle: {' → '.join((*refs, name))}")
-                return None
-            return walk(shared[name], f"{path}<{name}>", depth + 1, (*refs, name))
-        return atom(node, path)
+            return self.ref(node["ref"], path, depth, refs)
+        return self.atom(node, path)
 
-    def atom(node: dict[str, Any], path: str) -> Atom | None:
-        key = node["fact"]
-        if not isinstance(key, str) or key not in catalogue:
-            fail(_join(path, "fact"), f"unknown fact {key!r}")
+    def group(self, kind: str, children: Any, path: str, depth: int, refs: tuple[str, ...]) -> Node | None:
+        if not isinstance(children, list) or not children:
+            self.fail(_join(path, kind), "a non-empty list of conditions")
             return None
-        spec = catalogue[key]
+        parsed = [self.walk(child, _join(path, f"{kind}[{n}]"), depth + 1, refs) for n, child in enumerate(children)]
+        if any(p is None for p in parsed):
+            return None
+        return All(tuple(parsed)) if kind == "all" else Any_(tuple(parsed))  # type: ignore[arg-type]
+
+    def ref(self, name: Any, path: str, depth: int, refs: tuple[str, ...]) -> Node | None:
+        if not isinstance(name, str) or name not in self.shared:
+            self.fail(_join(path, "ref"), f"no shared condition {name!r}")
+            return None
+        if name in refs:
+            self.fail(_join(path, "ref"), f"cycle: {' → '.join((*refs, name))}")
+            return None
+        return self.walk(self.shared[name], f"{path}<{name}>", depth + 1, (*refs, name))
+
+    def atom(self, node: dict[str, Any], path: str) -> Atom | None:
+        key = node["fact"]
+        if not isinstance(key, str) or key not in self.catalogue:
+            self.fail(_join(path, "fact"), f"unknown fact {key!r}")
+            return None
+        spec = self.catalogue[key]
         op = node.get("op")
         if op not in OPERATORS[spec.type]:
-            fail(_join(path, "op"), f"{spec.label}（{spec.type}）takes {', '.join(OPERATORS[spec.type])}, not {op!r}")
+            self.fail(_join(path, "op"), f"{spec.label}（{spec.type}）takes {', '.join(OPERATORS[spec.type])}, not {op!r}")
             return None
         clause = node.get("clause")
         if clause is not None and not (isinstance(clause, str) and 0 < len(clause) <= 64):
-            fail(_join(path, "clause"), "a clause id (text, up to 64 characters)")
+            self.fail(_join(path, "clause"), "a clause id (text, up to 64 characters)")
             return None
         if ("value" in node) == ("param" in node):
-            fail(path or "$", "give a value or a param, not both")
+            self.fail(path or "$", "give a value or a param, not both")
             return None
         if "param" in node:
-            param = node["param"]
-            wanted = "number" if op == "within_years" else spec.type
-            if param not in parameters.types:
-                fail(_join(path, "param"), f"unknown parameter {param!r}")
-                return None
-            if parameters.types[param] != wanted or op in LIST_OPERATORS or op == "between":
-                fail(_join(path, "param"), f"parameter {param!r} holds {parameters.types[param]} values; "
-                                     f"{spec.label} {op} needs one {wanted}")
-                return None
-            return Atom(key, op, None, param, clause)
+            return self.parameter_atom(key, spec, op, node["param"], clause, path)
         try:
             value = coerce_operand(spec, op, node["value"])
         except FactError as exc:
-            fail(_join(path, "value"), str(exc).removeprefix(f"{key}: "))
+            self.fail(_join(path, "value"), str(exc).removeprefix(f"{key}: "))
             return None
         return Atom(key, op, value, None, clause)
 
-    parsed = walk(tree, "", 0, ())
-    if problems or parsed is None:
-        raise InvalidCondition(problems or [ConditionProblem("$", "invalid condition")])
-    return parsed
+    def parameter_atom(self, key: str, spec: FactSpec, op: str, param: Any, clause: str | None,
+                       path: str) -> Atom | None:
+        """An atom compared with a dated parameter (``param``), whose type must fit the operator."""
+        wanted = "number" if op == "within_years" else spec.type
+        if param not in self.parameters.types:
+            self.fail(_join(path, "param"), f"unknown parameter {param!r}")
+            return None
+        if self.parameters.types[param] != wanted or op in LIST_OPERATORS or op == "between":
+            self.fail(_join(path, "param"), f"parameter {param!r} holds {self.parameters.types[param]} values; "
+                                            f"{spec.label} {op} needs one {wanted}")
+            return None
+        return Atom(key, op, None, param, clause)
 
 
 def _join(path: str, key: str) -> str:

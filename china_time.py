@@ -3,13 +3,21 @@ filter and day of ours is read by, while timestamps are stored in UTC."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 CHINA = timezone(timedelta(hours=8))
 
+Clock = Callable[[], datetime]  # an aware "now"; services take one so tests can set the hour
 
-def today() -> date:
-    return datetime.now(CHINA).date()
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today(clock: Clock = utc_now) -> date:
+    """The day in China now: at 23:30 UTC it is already tomorrow here (07:30)."""
+    return clock().astimezone(CHINA).date()
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

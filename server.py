@@ -1,15 +1,11 @@
-"""The composition root: ``create_app(settings)`` builds and wires every service, and ``main()``
-is the ``rongyiban`` command line (serve, db upgrade, import-catalog, load-demo, eval-search,
-eval-routing, eval-dialogue)."""
+"""The composition root: ``create_app(settings)`` builds and wires every service (once, in
+``before_server_start``) and puts them on the typed ``app.ctx`` (``app_context.AppContext``). The
+builders here are shared with the command line (``cli.py``)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,16 +13,18 @@ from functools import partial
 from pathlib import Path
 
 from sanic import Sanic
+from sanic.config import Config
 
+from app_context import AppContext
 from assistant.analytics import Analytics
 from assistant.catalog import CatalogService
 from assistant.demands import DemandDesk, DemandService
-from assistant.dialogue import DialogueManager
-from assistant.dialogue_eval import evaluate_dialogues, format_dialogue_report, load_conversations
+from assistant.dialogue import ApplicationLookup, DialogueManager, PolicyLookup
 from assistant.guide_drafts import GuideDrafts
-from assistant.importers import ImportReport, import_catalog
+from assistant.hit_test import HitTester
+from assistant.importers import import_catalog
 from assistant.search import SearchService
-from assistant.search_eval import evaluate, format_report, load_queries
+from assistant.unanswered import UnansweredService
 from console import (
     analytics_pages,
     guide_pages,
@@ -39,36 +37,25 @@ from console import (
     web,
     workbench_pages,
 )
-from console.accounts import AccountError, StaffAccounts
-from console.roles import ROLES
+from console.accounts import StaffAccounts
 from intents.classifier import IntentClassifier, load_examples
-from intents.demand_router import DemandRouter, NearestCategoryName, load_demand_examples
-from intents.routing_eval import evaluate_routing, format_routing
+from intents.demand_router import DemandRouter, load_demand_examples
 from intents.slots import RegionTable
 from logs import configure_logging
-from miniapp_api import chat, common, forms, health, items, login, me, policies, search
-from miniapp_api.auth import SessionTokens
-from miniapp_api.docs import BEARER, STAFF_BEARER
+from miniapp_api import chat, forms, health, items, login, me, policies, search
+from miniapp_api.auth import SessionTokens, signed_in_person
 from miniapp_api.health import Readiness
-from miniapp_api.rate_limits import RateLimits, share_between_workers
-from policy_graph import benchmark as matching_benchmark
 from policy_graph.advisor import PolicyAdvisor
-from policy_graph.enterprise_facts import (
-    EnterpriseFacts,
-    load_nansha_sample,
-    parse_fact_rows,
-    records_from_rows,
-)
+from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
-from policy_graph.importer import check as check_policy_file
-from policy_graph.importer import demo_item_codes, import_policies
+from policy_graph.importer import import_policies
 from policy_graph.importer import read as read_policy_file
 from policy_graph.matching import MatchService
 from policy_graph.push import PushPlanner, refresh_forever
 from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, load_settings
 from smartform.applications import HANDOFF, ApplicationService
 from smartform.approval import HttpApprovalBackend, Workbench, handoff_handler
 from smartform.base_library import DemoBaseLibrary, HttpBaseLibrary
@@ -85,8 +72,11 @@ from smartform.synthetic import seed_demo_library
 from smartform.validators import RegionCodes
 from store import migrate
 from store.audit import AuditLog
-from store.database import Database, DatabaseUnavailable
-from store.outbox import Outbox, OutboxWorker
+from store.database import Database
+from store.outbox import Handler, Outbox, OutboxWorker
+from web import middleware
+from web.docs import BEARER, STAFF_BEARER
+from web.rate_limits import RateLimits, share_between_workers
 from wechat import callback as wechat_callback
 from wechat.api import WeChatApi
 from wechat.callback import WeChatCallback
@@ -101,6 +91,8 @@ log = logging.getLogger("rongyiban")
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DEMO_CATALOG_DIR = DEMO_DIR / "catalog"
 DEMO_POLICIES_DIR = DEMO_DIR / "policies"
+
+App = Sanic[Config, AppContext]  # the application, its ``ctx`` typed
 
 
 async def prepare_database(settings: Settings) -> Database:
@@ -143,9 +135,11 @@ def build_search(settings: Settings, catalog: CatalogService, executor: ThreadPo
     )
 
 
-async def build_dialogue(settings: Settings, db: Database, catalog: CatalogService,
-                         search: SearchService) -> DialogueManager:
-    """The assistant: intent classifier, demand router and region table from our demo content."""
+async def build_dialogue(settings: Settings, db: Database, catalog: CatalogService, search: SearchService, *,
+                         applications: ApplicationLookup | None = None,
+                         policies: PolicyLookup | None = None) -> DialogueManager:
+    """The assistant: intent classifier, demand router and region table from our demo content;
+    ``applications`` and ``policies`` answer progress and policy questions where the server has them."""
     if search.embedder is None:
         raise RuntimeError("the assistant needs an embedder (RYB_EMBEDDER is 'none')")
     loop = asyncio.get_running_loop()
@@ -157,20 +151,21 @@ async def build_dialogue(settings: Settings, db: Database, catalog: CatalogServi
     regions = RegionTable.load(DEMO_DIR / "regions" / "chengdu.yaml")
     return DialogueManager(db, catalog, search, intents, regions, DemandService(db, router, regions),
                            session_ttl_seconds=settings.dialogue_ttl_seconds,
-                           faq_min_similarity=settings.faq_min_similarity)
+                           faq_min_similarity=settings.faq_min_similarity,
+                           applications=applications, policies=policies)
 
 
-async def start_dialogue(app: Sanic, settings: Settings) -> None:
-    readiness: Readiness = app.ctx.readiness
-    if app.ctx.search.embedder is None or not settings.assistant:
+async def start_dialogue(ctx: AppContext, settings: Settings) -> None:
+    """Build the assistant in the background (its models take a while); the chat answers 503 until
+    ``ctx.dialogue`` is set. Started once every service it reads is on ``ctx``."""
+    readiness = ctx.readiness
+    if ctx.search.embedder is None or not settings.assistant:
         readiness.report("assistant", ready=True, enabled=False)
         return
     readiness.report("assistant", ready=False)
     try:
-        manager = await build_dialogue(settings, app.ctx.db, app.ctx.catalog, app.ctx.search)
-        manager.applications = app.ctx.applications.get
-        manager.policies = PolicyAdvisor(app.ctx.policy_graph, app.ctx.matches, app.ctx.identities).for_user
-        app.ctx.dialogue = manager
+        ctx.dialogue = await build_dialogue(settings, ctx.db, ctx.catalog, ctx.search,
+                                            applications=ctx.applications.get, policies=ctx.policy_advisor.for_user)
     except Exception:
         log.exception("the assistant could not be built")
         readiness.report("assistant", ready=False, error="could not be built; see the log")
@@ -178,19 +173,19 @@ async def start_dialogue(app: Sanic, settings: Settings) -> None:
     readiness.report("assistant", ready=True)
 
 
-def build_policy_graph(app: Sanic) -> None:
-    """The policy graph, enterprise facts and matching (CPU work on the shared pool)."""
-    ctx = app.ctx
+def build_policy_graph(ctx: AppContext) -> None:
+    """The policy graph, enterprise facts, matching (CPU work on the shared pool) and the advisor
+    that answers the assistant's policy questions."""
     ctx.fact_catalogue = FactCatalogue.load()
     ctx.policy_graph = PolicyGraph(ctx.db, ctx.audit, ctx.fact_catalogue)
     ctx.enterprise_facts = EnterpriseFacts(ctx.db, ctx.fact_catalogue)
     ctx.matches = MatchService(ctx.db, ctx.policy_graph, ctx.enterprise_facts, ctx.fact_catalogue, ctx.executor)
+    ctx.policy_advisor = PolicyAdvisor(ctx.policy_graph, ctx.matches, ctx.identities)
 
 
-def build_smartforms(app: Sanic, settings: Settings) -> dict:
+def build_smartforms(ctx: AppContext, settings: Settings) -> dict[str, Handler]:
     """Forms, base library, consent, drafts, pre-review, applications and the approval back end;
     returns the outbox handlers they need."""
-    ctx = app.ctx
     ctx.forms = load_forms(DEMO_DIR / "forms")
     if settings.base_library_url:
         ctx.base_library = HttpBaseLibrary(settings.base_library_url, settings.base_library_app_key,
@@ -206,7 +201,6 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
         id_number_claim=settings.oidc_id_number_claim, timeout_seconds=settings.oidc_timeout_seconds,
     ) if settings.oidc_issuer else None
     ctx.identities = Identities(ctx.db, ctx.base_library, settings.secret_key, ctx.audit, ctx.identity_platform)
-    ctx.identity_provider = None
     if settings.miniapp_appid and settings.miniapp_secret:
         ctx.miniapp_wechat = WeChatApi(settings.wechat_api_base, settings.miniapp_appid, settings.miniapp_secret,
                                        timeout_seconds=settings.wechat_api_timeout_seconds)
@@ -229,25 +223,23 @@ def build_smartforms(app: Sanic, settings: Settings) -> dict:
     return {HANDOFF: handoff_handler(ctx.applications, ctx.approval)}
 
 
-def build_wechat(app: Sanic, settings: Settings, clock: Callable[[], float]) -> WeChatCallback | None:
+def build_wechat(ctx: AppContext, settings: Settings, clock: Callable[[], float]) -> WeChatCallback | None:
     """The official-account channel, or None (with a log line saying why) until it is configured."""
     missing = [f"RYB_WECHAT_{name.upper()}" for name in ("token", "appid", "secret")
                if not getattr(settings, f"wechat_{name}")]
     if missing:
         log.info("the WeChat official-account channel is off: %s not set", ", ".join(missing))
         return None
-    ctx = app.ctx
     api = WeChatApi(settings.wechat_api_base, settings.wechat_appid, settings.wechat_secret,
-                    timeout_seconds=settings.wechat_api_timeout_seconds)
-    api.tokens = AccessTokenManager(ctx.db, api, daily_budget=settings.wechat_token_daily_budget)
+                    timeout_seconds=settings.wechat_api_timeout_seconds,
+                    tokens=partial(AccessTokenManager, ctx.db, daily_budget=settings.wechat_token_daily_budget))
     senders = WeChatSenders(ctx.db, ctx.outbox, api)
     conversation = Conversation(
-        ctx.db, dialogue=lambda: ctx.dialogue,
-        assistant_enabled=lambda: ctx.readiness.components.get("assistant", {}).get("enabled", True) is not False,
+        ctx.db, dialogue=ctx.current_dialogue, assistant_enabled=partial(ctx.readiness.enabled, "assistant"),
         menu=parse_menu(settings.wechat_menu))
     inbox = MessageInbox(ctx.db, ctx.outbox, conversation, senders,
                          budget_seconds=settings.wechat_reply_budget_seconds,
-                         wake_outbox=lambda: ctx.outbox_worker.wake())
+                         wake_outbox=ctx.wake_outbox)
     crypto = None
     if settings.wechat_aes_key:
         crypto = MessageCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
@@ -259,24 +251,23 @@ def build_wechat(app: Sanic, settings: Settings, clock: Callable[[], float]) -> 
 
 
 def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
-               clock: Callable[[], float] = time.time) -> Sanic:
+               clock: Callable[[], float] = time.time) -> App:
     """``clock`` is the wall clock the WeChat callback checks timestamps against (tests set it)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
     # env_prefix=None: Sanic reads no environment of its own; settings.py is the one place that does
-    app = Sanic(name, configure_logging=False, env_prefix=None)
+    app: App = Sanic(name, configure_logging=False, env_prefix=None, ctx=AppContext(settings))
     # Sanic refuses a larger body (413) before it is read, its Content-Length at once, a chunked one
     # as soon as it passes the limit. The routes that need another limit stream their bodies and
-    # enforce their own while reading (common.read_body): attachment uploads (RYB_MAX_ATTACHMENT_BYTES)
+    # enforce their own while reading (web.bodies.read_body): attachment uploads (RYB_MAX_ATTACHMENT_BYTES)
     # and the WeChat callback (RYB_WECHAT_MAX_BODY_BYTES)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.OAS_TITLE = "Rong Yi Ban (蓉易办) assistant API"
     app.config.OAS_VERSION = "1"
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.ctx.settings = settings
-    app.ctx.readiness = Readiness()
     app.ctx.rate_limits = RateLimits(settings.rate_limit_ip_per_second, settings.rate_limit_ip_burst,
-                                     settings.rate_limit_user_per_second, settings.rate_limit_user_burst)
+                                     settings.rate_limit_user_per_second, settings.rate_limit_user_burst,
+                                     identify=signed_in_person)
     share_between_workers(app)  # under `rongyiban serve`, one set of buckets for all its workers
     # sanic-ext would add a HEAD route per GET route one at a time, re-finalising the router each
     # time (about a second per start); no client of ours sends HEAD
@@ -288,7 +279,7 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
                                         description="the token from POST /api/v1/auth/login")
     app.ext.openapi.add_security_scheme(STAFF_BEARER, "http", scheme="bearer", bearer_format="opaque session token",
                                         description="a staff token from POST /api/v1/staff/sessions")
-    common.install(app)
+    middleware.install(app)
     app.blueprint(health.bp)
     app.blueprint(items.bp)
     app.blueprint(search.bp)
@@ -302,10 +293,10 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
     app.blueprint(policy_api.bp)
     web.install(app, [guide_pages.bp, policy_pages.bp, hit_test_pages.bp, unanswered_pages.bp, workbench_pages.bp,
                       operations_pages.bp, analytics_pages.bp])
-    common.answer_preflights(app)  # last: it covers every route registered above
+    middleware.answer_preflights(app)  # last: it covers every route registered above
 
     @app.before_server_start
-    async def build_services(app: Sanic) -> None:
+    async def build_services(app: App) -> None:
         db = await prepare_database(settings)
         audit = AuditLog(db)
         outbox = Outbox(
@@ -314,308 +305,59 @@ def create_app(settings: Settings | None = None, name: str = "rongyiban", *,
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
             backoff_max_seconds=settings.outbox_backoff_max_seconds,
         )
-        app.ctx.db = db
-        app.ctx.audit = audit
-        app.ctx.outbox = outbox
-        app.ctx.catalog = CatalogService(db, audit)
-        app.ctx.guide_drafts = GuideDrafts(db, audit, app.ctx.catalog)
-        app.ctx.demand_desk = DemandDesk(db, audit)
-        app.ctx.analytics = Analytics(db)
+        ctx = app.ctx
+        ctx.db = db
+        ctx.audit = audit
+        ctx.outbox = outbox
+        ctx.catalog = CatalogService(db, audit)
+        ctx.guide_drafts = GuideDrafts(db, audit, ctx.catalog)
+        ctx.demand_desk = DemandDesk(db, audit)
+        ctx.analytics = Analytics(db)
         # CPU work (embedding, index search) runs here, never on the event loop
-        app.ctx.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ryb-cpu")
-        app.ctx.search = build_search(settings, app.ctx.catalog, app.ctx.executor, app.ctx.readiness)
-        await app.ctx.search.start(sync_seconds=settings.search_sync_seconds)
-        app.ctx.dialogue = None  # the chat answers 503 until the assistant's models are built
-        app.ctx.dialogue_task = asyncio.get_running_loop().create_task(start_dialogue(app, settings))
-        app.ctx.wechat_api = app.ctx.wechat_senders = None
-        app.ctx.wechat = build_wechat(app, settings, clock)
-        handlers = build_smartforms(app, settings)
-        build_policy_graph(app)
-        app.ctx.push_planner = PushPlanner(app.ctx.db, app.ctx.wechat_senders)
-        app.ctx.policy_refresh = asyncio.Event()  # set by staff publishing: rematch now, not at the next round
-        app.ctx.policy_task = asyncio.get_running_loop().create_task(refresh_forever(
-            app.ctx.matches, app.ctx.push_planner, settings.policy_refresh_seconds, app.ctx.policy_refresh))
-        app.ctx.staff_accounts = StaffAccounts(db, audit, session_hours=settings.staff_session_hours)
-        if app.ctx.wechat is not None:
-            handlers.update(app.ctx.wechat_senders.handlers())
-            handlers.update(app.ctx.wechat.inbox.handlers())
-            await app.ctx.wechat.inbox.prune()
-        app.ctx.outbox_worker = OutboxWorker(
+        ctx.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ryb-cpu")
+        ctx.search = build_search(settings, ctx.catalog, ctx.executor, ctx.readiness)
+        await ctx.search.start(sync_seconds=settings.search_sync_seconds)
+        ctx.unanswered = UnansweredService(db, ctx.search, audit)
+        ctx.hit_tester = HitTester(ctx.search, ctx.current_dialogue)
+        ctx.wechat = build_wechat(ctx, settings, clock)
+        handlers = build_smartforms(ctx, settings)
+        build_policy_graph(ctx)
+        ctx.push_planner = PushPlanner(db, ctx.wechat_senders)
+        ctx.policy_refresh = asyncio.Event()
+        ctx.staff_accounts = StaffAccounts(db, audit, session_hours=settings.staff_session_hours)
+        if ctx.wechat is not None and ctx.wechat_senders is not None:
+            handlers.update(ctx.wechat_senders.handlers())
+            handlers.update(ctx.wechat.inbox.handlers())
+            await ctx.wechat.inbox.prune()
+        ctx.outbox_worker = OutboxWorker(
             outbox, handlers=handlers,
             poll_seconds=settings.outbox_poll_seconds,
             lease_seconds=settings.outbox_lease_seconds,
             batch_size=settings.outbox_batch_size,
         )
-        app.ctx.outbox_worker.start()
+        # the background work starts last, once every service it reads is on ctx
+        ctx.outbox_worker.start()
+        loop = asyncio.get_running_loop()
+        ctx.policy_task = loop.create_task(refresh_forever(
+            ctx.matches, ctx.push_planner, settings.policy_refresh_seconds, ctx.policy_refresh))
+        ctx.dialogue_task = loop.create_task(start_dialogue(ctx, settings))
 
     @app.after_server_stop
-    async def close_services(app: Sanic) -> None:
+    async def close_services(app: App) -> None:
         for task in (app.ctx.dialogue_task, app.ctx.policy_task):
             task.cancel()
         await asyncio.gather(app.ctx.dialogue_task, app.ctx.policy_task, return_exceptions=True)
         await app.ctx.outbox_worker.stop()
-        if app.ctx.wechat_api is not None:
-            await app.ctx.wechat_api.close()
-        for client in (app.ctx.base_library, app.ctx.approval, getattr(app.ctx, "miniapp_wechat", None),
-                       app.ctx.identity_platform):
-            if hasattr(client, "close"):
+        for client in (app.ctx.wechat_api, app.ctx.miniapp_wechat, app.ctx.identity_platform):
+            if client is not None:
                 await client.close()
+        if isinstance(app.ctx.base_library, HttpBaseLibrary):
+            await app.ctx.base_library.close()
+        if isinstance(app.ctx.approval, HttpApprovalBackend):
+            await app.ctx.approval.close()
         await app.ctx.search.stop()
         app.ctx.executor.shutdown(wait=True)
         await app.ctx.db.dispose()
 
     return app
 
-
-# --- the command line --------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rongyiban", description="Rong Yi Ban (蓉易办) assistant backend")
-    parser.add_argument("--config", help="TOML settings file (default: $RYB_CONFIG_FILE)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="start the HTTP service")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
-    serve.add_argument("--print-settings", action="store_true", help="print the effective settings and exit")
-
-    db = commands.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
-
-    importer = commands.add_parser("import-catalog", help="import service items into the guide catalog")
-    importer.add_argument("--format", required=True, choices=["gdzwfw", "demo"])
-    importer.add_argument("path", type=Path)
-
-    commands.add_parser("load-demo", help="load our demo content (guides, FAQ, synonyms)")
-
-    evaluation = commands.add_parser("eval-search", help="batch hit testing: Recall@k and MRR of the search")
-    evaluation.add_argument("--queries", required=True, type=Path, help="JSONL of {query, expected: [...]}")
-    evaluation.add_argument("--catalog", help="FORMAT:PATH to import into a fresh temporary database first")
-    evaluation.add_argument("--top-k", type=int, default=10)
-    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
-
-    routing = commands.add_parser("eval-routing", help="12345 demand routing: accuracy and macro-F1 vs a baseline")
-    routing.add_argument("--messages", required=True, type=Path, help="CSV with topic, detail, level1")
-    routing.add_argument("--json", action="store_true")
-
-    dialogue = commands.add_parser("eval-dialogue", help="scripted multi-turn conversations")
-    dialogue.add_argument("file", type=Path, help="JSONL of {id, turns: [{user, expect}]}")
-    dialogue.add_argument("--json", action="store_true")
-    facts = commands.add_parser("load-facts", help="load enterprise facts (bad rows are reported, not loaded)")
-    facts.add_argument("--format", choices=["csv", "nansha"], required=True,
-                       help="csv: uscc,key,value,unit,as_of,source; nansha: the enterprises folder of the sample")
-    facts.add_argument("path", type=Path)
-    policy_file = commands.add_parser("load-policies", help="check and publish a policy YAML file")
-    policy_file.add_argument("path", type=Path)
-    staff = commands.add_parser("create-staff", help="create a staff account for the console (the first: --role admin)")
-    staff.add_argument("--username", required=True)
-    staff.add_argument("--name", required=True, help="the person's name as shown in the console and the audit log")
-    staff.add_argument("--role", required=True, choices=ROLES)
-    staff.add_argument("--password-stdin", action="store_true",
-                       help="read the password from standard input (default: ask twice at the terminal)")
-    matching = commands.add_parser("bench-matching", help="speed of policy matching on synthetic enterprises")
-    matching.add_argument("--enterprises", type=int, default=1_000_000)
-    matching.add_argument("--policies", type=int, default=200)
-    matching.add_argument("--json", action="store_true")
-    return parser
-
-
-async def _with_database(settings: Settings, action):  # type: ignore[no-untyped-def]
-    db = Database(settings.effective_database_url)
-    try:
-        await db.check()
-        await migrate.upgrade(db)
-        return await action(db)
-    finally:
-        await db.dispose()
-
-
-async def _import(settings: Settings, fmt: str, path: Path) -> ImportReport:
-    async def run(db: Database) -> ImportReport:
-        return await import_catalog(db, CatalogService(db, AuditLog(db)), fmt, path)
-
-    return await _with_database(settings, run)
-
-
-async def _eval_search(settings: Settings, queries: Path, catalog_spec: str | None, top_k: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="ryb-eval-") as scratch:
-        if catalog_spec:
-            # a fresh database, but the configured embedding cache: unchanged text is never re-embedded
-            settings = settings.with_overrides(database_url=f"sqlite+aiosqlite:///{scratch}/eval.db", load_demo=False)
-        db = await prepare_database(settings)
-        executor = ThreadPoolExecutor(max_workers=2)
-        try:
-            catalog = CatalogService(db, AuditLog(db))
-            if catalog_spec:
-                fmt, _, path = catalog_spec.partition(":")
-                report = await import_catalog(db, catalog, fmt, Path(path))
-                print(f"imported {path}: {report.summary()}", file=sys.stderr)
-            search = build_search(settings, catalog, executor)
-            await search.start()
-            await search.wait_for_vectors()
-            try:
-                return await evaluate(search, load_queries(queries), top_k)
-            finally:
-                await search.stop()
-        finally:
-            executor.shutdown()
-            await db.dispose()
-
-
-async def _with_assistant(settings: Settings, action):  # type: ignore[no-untyped-def]
-    """A demo-content assistant on a scratch database, as the evaluation commands need."""
-    with tempfile.TemporaryDirectory(prefix="ryb-eval-") as scratch:
-        settings = settings.with_overrides(database_url=f"sqlite+aiosqlite:///{scratch}/eval.db", load_demo=True)
-        db = await prepare_database(settings)
-        executor = ThreadPoolExecutor(max_workers=2)
-        search = build_search(settings, CatalogService(db, AuditLog(db)), executor)
-        try:
-            await search.start()
-            await search.wait_for_vectors()
-            return await action(await build_dialogue(settings, db, search.catalog, search))
-        finally:
-            await search.stop()
-            executor.shutdown()
-            await db.dispose()
-
-
-async def _eval_routing(settings: Settings, messages: Path) -> dict:
-    async def run(manager: DialogueManager) -> dict:
-        router = manager.demands.router
-        baseline = NearestCategoryName(router.embedder, router.categories)
-        return await asyncio.get_running_loop().run_in_executor(
-            manager.search.executor, evaluate_routing, router, baseline, messages)
-
-    return await _with_assistant(settings, run)
-
-
-async def _eval_dialogue(settings: Settings, path: Path) -> dict:
-    return await _with_assistant(settings, lambda manager: evaluate_dialogues(manager, load_conversations(path)))
-
-
-async def _load_facts(args: argparse.Namespace, db: Database) -> int:
-    catalogue = FactCatalogue.load()
-    if args.format == "nansha":
-        records, problems = load_nansha_sample(args.path, catalogue)
-    else:
-        rows, problems = parse_fact_rows(catalogue, args.path)
-        records = records_from_rows(rows)
-    for problem in problems:
-        print(f"{problem.file} row {problem.row} {problem.column}: {problem.message}", file=sys.stderr)
-    stored = await EnterpriseFacts(db, catalogue).store_records(records)
-    print(f"{len(records)} enterprises, {sum(len(r.facts) for r in records)} facts read, {stored} new or changed, "
-          f"{len(problems)} rows refused")
-    return 1 if problems and args.format == "csv" else 0
-
-
-async def _load_policies(args: argparse.Namespace, db: Database) -> int:
-    catalogue = FactCatalogue.load()
-    document = read_policy_file(args.path)
-    problems = check_policy_file(document, catalogue, demo_item_codes())
-    for problem in problems:
-        print(f"{args.path.name}: {problem}", file=sys.stderr)
-    if problems:
-        return 1
-    print(await import_policies(PolicyGraph(db, AuditLog(db), catalogue), document))
-    return 0
-
-
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    import getpass
-
-    password = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != password:
-        raise AccountError(422, "password_mismatch", "两次输入的密码不一致")
-    return password
-
-
-async def _create_staff(args: argparse.Namespace, db: Database) -> int:
-    try:
-        password = _read_password(args.password_stdin)
-        staff = await StaffAccounts(db, AuditLog(db)).create("cli", args.username, args.name, args.role, password)
-    except AccountError as exc:
-        print(f"rongyiban: {exc}", file=sys.stderr)
-        return 1
-    print(f"created {staff.role} {staff.username} ({staff.display_name})")
-    return 0
-
-
-def _print_report(report: ImportReport) -> int:
-    for problem in report.problems:
-        print(problem, file=sys.stderr)
-    print(report.summary())
-    return 1 if report.read == 0 else 0
-
-
-def _serve(settings: Settings) -> None:
-    from sanic.worker.loader import AppLoader
-
-    async def prepare_once() -> None:
-        # migrate and seed here, once, so that the workers never race each other to do it
-        db = await prepare_database(settings)
-        await db.dispose()
-
-    asyncio.run(prepare_once())
-    loader = AppLoader(factory=partial(create_app, settings))
-    app = loader.load()
-    app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
-                access_log=False, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = load_settings(config_file=args.config)
-    except (SettingsError, OSError) as exc:
-        print(f"rongyiban: bad settings: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level, settings.log_json)
-    try:
-        if args.command == "serve":
-            overrides = {k: getattr(args, k) for k in ("host", "port", "workers") if getattr(args, k)}
-            settings = settings.with_overrides(**overrides)
-            if args.print_settings:
-                print(json.dumps(settings.masked(), ensure_ascii=False, indent=2))
-                return 0
-            _serve(settings)
-        elif args.command == "db":
-            asyncio.run(_with_database(settings, lambda db: asyncio.sleep(0)))
-            print(f"database is at migration {migrate.head_revision()}")
-        elif args.command == "import-catalog":
-            if not args.path.exists():
-                print(f"rongyiban: {args.path}: no such file or directory", file=sys.stderr)
-                return 2
-            return _print_report(asyncio.run(_import(settings, args.format, args.path)))
-        elif args.command == "load-demo":
-            return _print_report(asyncio.run(_import(settings, "demo", DEMO_CATALOG_DIR)))
-        elif args.command == "eval-search":
-            report = asyncio.run(_eval_search(settings, args.queries, args.catalog, args.top_k))
-            print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
-        elif args.command == "eval-routing":
-            report = asyncio.run(_eval_routing(settings, args.messages))
-            print(json.dumps(report, ensure_ascii=False) if args.json else format_routing(report))
-        elif args.command == "eval-dialogue":
-            report = asyncio.run(_eval_dialogue(settings, args.file))
-            print(json.dumps(report, ensure_ascii=False) if args.json else format_dialogue_report(report))
-        elif args.command in ("load-facts", "load-policies"):
-            if not args.path.exists():
-                print(f"rongyiban: {args.path}: no such file or directory", file=sys.stderr)
-                return 2
-            loader = _load_facts if args.command == "load-facts" else _load_policies
-            return asyncio.run(_with_database(settings, partial(loader, args)))
-        elif args.command == "create-staff":
-            return asyncio.run(_with_database(settings, partial(_create_staff, args)))
-        elif args.command == "bench-matching":
-            report = matching_benchmark.run(args.enterprises, args.policies)
-            print(json.dumps(report, ensure_ascii=False) if args.json else matching_benchmark.format_report(report))
-    except DatabaseUnavailable as exc:
-        print(f"rongyiban: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,28 +3,46 @@
 This is the only module that reads the environment. Every default is the embedded
 one (SQLite under ``./var/``, the bundled embedder, demo content), so a newcomer needs
 no configuration at all. Precedence: environment > TOML file > default.
+
+``Settings(...)`` is the defaults and the keywords given, nothing else (tests build it so);
+``load_settings()`` adds the TOML file and the environment (pydantic-settings' sources) and
+refuses a bad value or an unknown name in one line (``SettingsError``).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import errno
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 ENV_PREFIX = "RYB_"
 CONFIG_FILE_ENV = "RYB_CONFIG_FILE"
+SECRET = "secret"  # marks a setting that ``masked()`` never shows
+SecretText = Annotated[str, Field(repr=False), SECRET]
 
 
 class SettingsError(ValueError):
     """A setting has a value of the wrong type or an unknown name."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, case_sensitive=False, frozen=True, extra="forbid",
+        # as read from the environment: surrounding blanks dropped, a TOML number allowed for a text
+        str_strip_whitespace=True, coerce_numbers_to_str=True,
+    )
+
     # where the embedded defaults keep their files (SQLite database, caches, indexes)
     data_dir: Path = Path("./var")
     # empty means "SQLite file in data_dir"; postgresql+asyncpg://... for PostgreSQL
@@ -74,10 +92,10 @@ class Settings:
     intent_min_confidence: float = 0.5
     # the WeChat official account (公众号). The channel stays off until token, appid and secret are
     # set; the AES key is needed for the compatible and safe (encrypted) modes
-    wechat_token: str = field(default="", metadata={"secret": True})
-    wechat_aes_key: str = field(default="", metadata={"secret": True})
+    wechat_token: SecretText = ""
+    wechat_aes_key: SecretText = ""
     wechat_appid: str = ""
-    wechat_secret: str = field(default="", metadata={"secret": True})
+    wechat_secret: SecretText = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     # WeChat drops a callback after 5 s: answer within this budget, or say "success" and send the
     # answer as a customer-service message
@@ -91,11 +109,11 @@ class Settings:
     wechat_api_timeout_seconds: float = 5.0
     # the mini-program (小程序) whose users sign in with wx.login codes; off until both are set
     miniapp_appid: str = ""
-    miniapp_secret: str = field(default="", metadata={"secret": True})
+    miniapp_secret: SecretText = ""
     # the base libraries (人口库/法人库/电子证照库): empty URL means the embedded demo library
     base_library_url: str = ""
     base_library_app_key: str = ""
-    base_library_secret: str = field(default="", metadata={"secret": True})
+    base_library_secret: SecretText = ""
     base_library_timeout_seconds: float = 3.0
     # the unified identity platform (统一身份认证) as an OpenID Connect provider: its issuer URL, our
     # client registration and the redirect URI registered with it (the mini-program's web-view page
@@ -103,7 +121,7 @@ class Settings:
     # reads, applications and acting for enterprises stay closed.
     oidc_issuer: str = ""
     oidc_client_id: str = ""
-    oidc_client_secret: str = field(default="", metadata={"secret": True})
+    oidc_client_secret: SecretText = ""
     oidc_redirect_uri: str = ""
     # the platform's acr values that mean face verification was done (comma-separated)
     oidc_high_acr_values: str = "face"
@@ -115,7 +133,7 @@ class Settings:
     region_codes_file: str = ""
     # the approval back end: empty URL means the embedded workbench queue in the console
     approval_url: str = ""
-    approval_secret: str = field(default="", metadata={"secret": True})
+    approval_secret: SecretText = ""
     approval_timeout_seconds: float = 10.0
     # smart forms: how long a consent, an untouched draft and a login last; where uploads are kept
     consent_ttl_days: float = 30.0
@@ -135,7 +153,7 @@ class Settings:
     # origins allowed to call the API from a browser (comma-separated; empty: no CORS headers)
     cors_origins: str = ""
     # keyed hashes and session signing; masked in --print-settings
-    secret_key: str = field(default="dev-only-change-me", metadata={"secret": True})
+    secret_key: SecretText = "dev-only-change-me"
 
     @property
     def embedding_cache_path(self) -> Path:
@@ -151,18 +169,24 @@ class Settings:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'rongyiban.db').resolve()}"
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the keywords only: the environment and the TOML file are load_settings()'s to add
+        return (init_settings,)
+
     def with_overrides(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        return type(self)(**{**self.model_dump(), **changes})
 
     def masked(self) -> dict[str, str]:
         """The effective settings as strings, secrets and database passwords masked."""
         shown: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.metadata.get("secret"):
-                shown[f.name] = "***" if value else ""
-            else:
-                shown[f.name] = str(value)
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            shown[name] = ("***" if value else "") if SECRET in info.metadata else str(value)
         shown["database_url"] = mask_url_password(self.effective_database_url)
         return shown
 
@@ -177,30 +201,15 @@ def mask_url_password(url: str) -> str:
     return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
 
 
-def _convert(name: str, raw: Any, kind: type) -> Any:
-    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
-        return raw
-    text = str(raw).strip()
-    try:
-        if kind is bool:
-            lowered = text.lower()
-            if lowered in {"1", "true", "yes", "on"}:
-                return True
-            if lowered in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(text)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-        if kind is Path:
-            return Path(text)
-        return text
-    except ValueError:
-        raise SettingsError(f"{ENV_PREFIX}{name.upper()}: expected {kind.__name__}, got {text!r}") from None
+class _Environment(EnvSettingsSource):
+    """``RYB_*`` variables from the given mapping (``os.environ`` unless a caller passes another)."""
 
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
 
-_TYPES = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items() if key.startswith(ENV_PREFIX)}
 
 
 def load_settings(
@@ -208,23 +217,31 @@ def load_settings(
 ) -> Settings:
     """Build settings from defaults, then the TOML file, then ``RYB_*`` variables."""
     env = os.environ if environ is None else environ
-    known = {f.name: _TYPES[str(f.type)] for f in fields(Settings)}
-    values: dict[str, Any] = {}
-
+    for key in env:
+        name = key[len(ENV_PREFIX):].lower()
+        if (key.startswith(ENV_PREFIX) and key != CONFIG_FILE_ENV and not key.startswith("RYB_TEST_")
+                and name not in Settings.model_fields):
+            raise SettingsError(f"unknown setting {key}")
+    sources: list[PydanticBaseSettingsSource] = [_Environment(env)]
     path = config_file or env.get(CONFIG_FILE_ENV)
     if path:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh)
-        for key, raw in table.items():
-            if key not in known:
-                raise SettingsError(f"{path}: unknown setting {key!r}")
-            values[key] = _convert(key, raw, known[key])
+        if not Path(path).is_file():
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+        toml = TomlConfigSettingsSource(Settings, toml_file=Path(path))
+        if unknown := [key for key in toml.toml_data if key not in Settings.model_fields]:
+            raise SettingsError(f"{path}: unknown setting {unknown[0]!r}")
+        sources.append(toml)
+    try:
+        # BaseSettings' own keyword: these sources instead of settings_customise_sources'
+        return Settings(_build_sources=(tuple(sources), {}))  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(_refusal(exc)) from None
 
-    for key, raw in env.items():
-        if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV or key.startswith("RYB_TEST_"):
-            continue
-        name = key[len(ENV_PREFIX):].lower()
-        if name not in known:
-            raise SettingsError(f"unknown setting {key}")
-        values[name] = _convert(name, raw, known[name])
-    return Settings(**values)
+
+def _refusal(exc: ValidationError) -> str:
+    """``RYB_PORT: expected int, got 'eighty'``: the first bad value, named as in the environment."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0])
+    kind = Settings.model_fields[name].annotation
+    kind_name = getattr(kind, "__name__", str(kind))
+    return f"{ENV_PREFIX}{name.upper()}: expected {kind_name}, got {str(error['input']).strip()!r}"

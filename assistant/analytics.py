@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from china_time import day_bounds
+from domain_errors import DomainError
 from logs import mask_personal_data
 from store.database import Database
 from store.tables import (
@@ -43,11 +44,8 @@ INTENT_NAMES = {"consult": "办事咨询", "policy": "政策咨询", "progress":
 SEND_KINDS = {"custom": "客服消息", "template": "模板消息", "subscribe": "订阅消息"}
 
 
-class AnalyticsError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class AnalyticsError(DomainError):
+    """A period or section the statistics cannot be given for."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +63,13 @@ class DateRange:
             end = date.fromisoformat(last.strip()) if last and last.strip() else today
             start = date.fromisoformat(first.strip()) if first and first.strip() else end - timedelta(DEFAULT_DAYS - 1)
         except ValueError:
-            raise AnalyticsError(400, "bad_date", "日期格式应为 YYYY-MM-DD，例如 2026-05-01") from None
+            raise AnalyticsError("bad_date", "日期格式应为 YYYY-MM-DD，例如 2026-05-01") from None
         if start > end:
-            raise AnalyticsError(400, "bad_range", "开始日期不能晚于结束日期")
+            raise AnalyticsError("bad_range", "开始日期不能晚于结束日期")
         if start < EARLIEST or end > today:
-            raise AnalyticsError(400, "out_of_range", f"日期须在 {EARLIEST.isoformat()} 至今天（{today.isoformat()}）之间")
+            raise AnalyticsError("out_of_range", f"日期须在 {EARLIEST.isoformat()} 至今天（{today.isoformat()}）之间")
         if (end - start).days + 1 > MAX_DAYS:
-            raise AnalyticsError(400, "range_too_long", f"一次最多统计 {MAX_DAYS} 天")
+            raise AnalyticsError("range_too_long", f"一次最多统计 {MAX_DAYS} 天")
         return cls(start, end)
 
     @property
@@ -192,7 +190,7 @@ class Analytics:
         rows = await self._satisfaction(period, evaluations.c.item_code)
         async with self.db.read() as conn:
             names = dict((await conn.execute(sa.select(service_items.c.code, service_items.c.name).where(
-                service_items.c.code.in_([r.key for r in rows])))).all()) if rows else {}
+                service_items.c.code.in_([r.key for r in rows])))).tuples().all()) if rows else {}
         return [{"item_code": r.key, "item_name": names.get(r.key, r.key), "count": int(r.n),
                  "average_stars": round(float(r.average), 2), "bad_share": _rate(int(r.bad or 0), int(r.n))}
                 for r in rows]
@@ -228,7 +226,8 @@ class Analytics:
             rows = list(await conn.execute(
                 sa.select(wechat_sends.c.kind, wechat_sends.c.outcome, sa.func.count().label("n"))
                 .where(period.within(wechat_sends.c.at)).group_by(wechat_sends.c.kind, wechat_sends.c.outcome)))
-        sends = {kind: {"kind": kind, "name": name, "sent": 0, "refused": 0} for kind, name in SEND_KINDS.items()}
+        sends: dict[str, dict[str, Any]] = {kind: {"kind": kind, "name": name, "sent": 0, "refused": 0}
+                                            for kind, name in SEND_KINDS.items()}
         for row in rows:
             entry = sends.setdefault(row.kind, {"kind": row.kind, "name": row.kind, "sent": 0, "refused": 0})
             if row.outcome in ("sent", "refused"):
@@ -276,7 +275,7 @@ class Analytics:
             for send in f["sends"]:
                 rows += [["合计", f"{send['name']}（已送达）", send["sent"]], ["合计", f"{send['name']}（被拒绝）", send["refused"]]]
             return ["日期", "类型", "数量"], rows
-        raise AnalyticsError(400, "unknown_section", "没有这个统计项")
+        raise AnalyticsError("unknown_section", "没有这个统计项")
 
 
 SECTIONS: Sequence[tuple[str, str]] = (

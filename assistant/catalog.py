@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from assistant.models import FaqEntry, ServiceItem, Synonym
+from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import faq_entries, item_versions, kb_meta, service_items, synonyms, utcnow
@@ -44,12 +45,12 @@ class UpsertCounts:
         return self.created + self.updated
 
 
-class CatalogConflict(Exception):
+class CatalogConflict(DomainError):
     """A staff edit that cannot be applied as asked; ``current_version`` is what is stored now."""
 
     def __init__(self, code: str, message: str, current_version: int | None = None) -> None:
-        super().__init__(message)
-        self.code, self.current_version = code, current_version
+        super().__init__(code, message)
+        self.current_version = current_version
 
 
 def _faq_json(row: Any) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class CatalogService:
 
     async def faq_versions(self) -> dict[str, int]:
         async with self.db.read() as conn:
-            return dict((await conn.execute(sa.select(faq_entries.c.id, faq_entries.c.version))).all())
+            return dict((await conn.execute(sa.select(faq_entries.c.id, faq_entries.c.version))).tuples().all())
 
     async def synonyms(self) -> list[Synonym]:
         async with self.db.read() as conn:
@@ -278,7 +279,7 @@ class CatalogService:
 
     async def upsert_synonyms(self, conn: AsyncConnection, pairs: Iterable[Synonym]) -> UpsertCounts:
         counts = UpsertCounts()
-        existing = dict((await conn.execute(sa.select(synonyms.c.colloquial, synonyms.c.official))).all())
+        existing = dict((await conn.execute(sa.select(synonyms.c.colloquial, synonyms.c.official))).tuples().all())
         now = self.clock()
         for pair in pairs:
             if pair.colloquial not in existing:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from china_time import to_minute
+from domain_errors import DomainError
 from intents.demand_router import DemandRouter, Route
 from intents.slots import RegionTable
 from logs import mask_personal_data
@@ -73,14 +74,14 @@ class DemandService:
         masked = mask_personal_data(text)
         return route, district.name if district else None, masked, masked.replace("\n", " ")[:60]
 
-    def draft(self, session_key: str, text: str, *, route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+    def draft(self, session_key: str, text: str, *, route: Route | None = None) -> DemandTicket:
         """The ticket ``create`` would register, without a number and without storing anything (the
         console's hit testing shows it)."""
         route, district, _, summary = self._prepare(text, route)
         return DemandTicket("", route.category, district, summary, "received", utcnow(), session_key)
 
     async def create(self, session_key: str, channel: str, text: str, *, user_id: str | None = None,
-                     contact_consent: bool = False, route=None) -> DemandTicket:  # type: ignore[no-untyped-def]
+                     contact_consent: bool = False, route: Route | None = None) -> DemandTicket:
         """Register a ticket filed in ``session_key`` by ``user_id`` (None when not signed in): the
         two who may later ask about it."""
         route, district, masked, summary = self._prepare(text, route)
@@ -125,11 +126,8 @@ def new_ticket_number(now: datetime) -> str:
     return f"12345{now:%y%m%d}{secrets.randbelow(10**RANDOM_DIGITS):0{RANDOM_DIGITS}d}"
 
 
-class DemandError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class DemandError(DomainError):
+    """A ticket change that cannot be made as asked."""
 
 
 class DemandDesk:
@@ -175,25 +173,25 @@ class DemandDesk:
         ``replied`` needs the department's answer as ``note``: it is what the citizen is told when
         they ask about the ticket. Other notes are for staff (kept in the audit entry)."""
         if status not in FLOW:
-            raise DemandError(400, "unknown_status", "未知的工单状态")
+            raise DemandError("unknown_status", "未知的工单状态")
         # the reply is shown to the citizen and the note kept in the audit log: neither may carry
         # the complainant's phone or ID number that a department copied into its answer
         note = mask_personal_data(note.strip())
         if len(note) > MAX_NOTE:
-            raise DemandError(422, "note_too_long", f"处理说明不能超过 {MAX_NOTE} 字")
+            raise DemandError("note_too_long", f"处理说明不能超过 {MAX_NOTE} 字")
 
         async with self.db.transaction() as conn:
             row = (await conn.execute(sa.select(demand_tickets).where(demand_tickets.c.number == number)
                                       .with_for_update())).first()
             if row is None:
-                raise DemandError(404, "ticket_not_found", f"没有工单 {number}")
+                raise DemandError("ticket_not_found", f"没有工单 {number}")
             if next_status(row.status) != status:
-                raise DemandError(409, "wrong_transition",
+                raise DemandError("wrong_transition",
                                   f"工单当前为“{STATUS_TEXT.get(row.status, row.status)}”，"
                                   + (f"下一步只能是“{STATUS_TEXT[next_status(row.status) or '']}”"
                                      if next_status(row.status) else "已办结，不能再改"))
             if status == "replied" and not note:
-                raise DemandError(422, "reply_required", "请填写承办部门的答复内容（群众查询工单时可见）")
+                raise DemandError("reply_required", "请填写承办部门的答复内容（群众查询工单时可见）")
             now = utcnow()
             await conn.execute(demand_tickets.update().where(demand_tickets.c.number == number,
                                                              demand_tickets.c.status == row.status)

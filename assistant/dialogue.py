@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +33,9 @@ from retrieval.vector import VectorIndex
 from store.database import Database
 from store.tables import chat_turns, dialogue_sessions, utcnow
 
+if TYPE_CHECKING:
+    from policy_graph.advisor import PolicyAnswer
+
 MAX_TEXT = 2000  # longer pastes are cut here; the rest is not read
 RESET = re.compile(r"^(重新开始|重来|重新来|清空|从头开始|reset|restart)[。.!！]*$")
 _THANKS = re.compile(r"谢|感谢|thank|辛苦")
@@ -45,6 +48,26 @@ IN_SCOPE_AFTER_ALL = 0.9  # a search this sure overrules an out-of-scope intent 
 UNKNOWN_TOPIC_COSINE = 0.9  # below it, a best match for a question with unknown words is a guess
 CONTEXT_BAND = 0.75  # the current item wins if it is at least this close to the top result
 MAX_OPTIONS = 4
+
+
+class ApplicationStatus(Protocol):
+    """An application as the progress answer shows it (``smartform.applications.Application``)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class ApplicationLookup(Protocol):
+    """``ApplicationService.get``: the application with that number, or None if absent or (with
+    ``owner``) someone else's."""
+
+    async def __call__(self, number: str, owner: str | None = None) -> ApplicationStatus | None: ...
+
+
+class PolicyLookup(Protocol):
+    """``PolicyAdvisor.for_user``: what the policy graph says about a question from ``owner`` (or
+    nobody), with ``current`` the policy item the conversation is about; None if nothing."""
+
+    async def __call__(self, text: str, owner: str | None, current: str | None) -> PolicyAnswer | None: ...
 
 
 @dataclass
@@ -137,6 +160,8 @@ class DialogueManager:
         *,
         session_ttl_seconds: float = 1800,
         faq_min_similarity: float = 0.95,
+        applications: ApplicationLookup | None = None,
+        policies: PolicyLookup | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -148,10 +173,10 @@ class DialogueManager:
         self.faq = FaqMatcher(search)
         self.session_ttl = timedelta(seconds=session_ttl_seconds)
         self.faq_min_similarity = faq_min_similarity
-        # (number, owner=…) → the application or None; wired where the smart forms exist
-        self.applications: Any = None
-        # (text, owner, current policy item) → a PolicyAnswer or None; wired where the policy graph exists
-        self.policies: Any = None
+        # None where there are no smart forms (progress questions then name tickets only) or no
+        # policy graph (policy questions then go to the guide search)
+        self.applications = applications
+        self.policies = policies
 
     # --- one turn ---------------------------------------------------------------------
     async def handle(self, channel: str, user: str, text: str, *, owner: str | None = None) -> Turn:
@@ -269,7 +294,7 @@ class DialogueManager:
 
     async def _policy(self, text: str, state: DialogueState, owner: str | None, confidence: float) -> Reply | None:
         """A question the policy graph answers: rendered from its records, citing them."""
-        answer = await self.policies(text, owner, state.policy)
+        answer = await self.policies(text, owner, state.policy) if self.policies is not None else None
         if answer is None:
             return None
         sources = [Source("policy_item", node_id, name, version) for node_id, name, version in answer.sources]

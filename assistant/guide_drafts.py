@@ -8,7 +8,7 @@ based on (``base_version``; None for a new item) and counts its own revisions, s
 - an edit made from a stale copy of the draft is a conflict and overwrites nothing;
 - publishing a draft whose base is no longer the published version (someone else published
   meanwhile) is a conflict and overwrites nothing;
-- nobody who saved any revision of a draft may publish it (403 ``own_change``): publishing is the
+- nobody who saved any revision of a draft may publish it (``own_change``): publishing is the
   review of the change, and a colleague's re-save must not make an author their own reviewer.
 
 Every change is written to the audit log in the same transaction, with before and after. This
@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from assistant.catalog import CatalogConflict, CatalogService, ItemRecord
 from assistant.models import ServiceItem
+from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import guide_drafts, service_items, utcnow
@@ -38,17 +39,9 @@ MAX_SEARCH_CANDIDATES = 2000  # rows a text search reads before it checks names 
 MAX_PAGE_SIZE = 100
 
 
-class GuideDraftError(Exception):
-    """A guide change that cannot be made as asked: ``status`` as HTTP would say it, a stable
-    ``code``, a message for staff, and ``details`` (for invalid guides: problems with a ``path``)."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.details = status, code, details
-
-    @property
-    def conflict(self) -> bool:
-        return self.status == 409
+class GuideDraftError(DomainError):
+    """A guide change that cannot be made as asked: a stable ``code``, a message for staff, and
+    ``details`` (for invalid guides: problems with a ``path``)."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +106,13 @@ def _problem(error: Any) -> dict[str, str]:
 
 
 def parse_item(document: dict[str, Any]) -> ServiceItem:
-    """A guide as the editor sent it, checked; ``GuideDraftError`` (422) lists every problem by path."""
+    """A guide as the editor sent it, checked; ``GuideDraftError`` ``invalid_item`` lists every problem by path."""
     try:
         item = ServiceItem.model_validate(document)
     except ValidationError as exc:
-        raise GuideDraftError(422, "invalid_item", "指南有需要修改的地方", validation_problems(exc)) from None
+        raise GuideDraftError("invalid_item", "指南有需要修改的地方", validation_problems(exc)) from None
     if item.valid_from and item.valid_to and item.valid_from > item.valid_to:
-        raise GuideDraftError(422, "invalid_item", "指南有需要修改的地方",
+        raise GuideDraftError("invalid_item", "指南有需要修改的地方",
                               [{"path": "valid_to", "message": "失效日期不能早于生效日期"}])
     return item
 
@@ -156,7 +149,7 @@ class GuideDrafts:
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(service_items.c.code, service_items.c.name)
                                       .order_by(service_items.c.code).limit(limit))
-            return dict(rows.all())
+            return dict(rows.tuples().all())
 
     async def overview(self, *, words: str = "", department: str | None = None, audience: str | None = None,
                        status: str | None = None, only_drafts: bool = False, page: int = 1,
@@ -226,7 +219,7 @@ class GuideDrafts:
         try:
             await self._save(actor, item, base_version, revision)
         except sa.exc.IntegrityError:  # two people created the same draft at once: the first one won
-            raise GuideDraftError(409, "draft_exists", f"事项 {item.code} 刚刚有人建了草稿，请在那份草稿上修改") from None
+            raise GuideDraftError("draft_exists", f"事项 {item.code} 刚刚有人建了草稿，请在那份草稿上修改") from None
         draft = await self.get(item.code)
         assert draft is not None
         return draft
@@ -241,10 +234,10 @@ class GuideDrafts:
                                       .with_for_update())).first()
             if revision is None:
                 if row is not None:
-                    raise GuideDraftError(409, "draft_exists", f"事项 {item.code} 已有一份草稿（{row.author} 第 "
+                    raise GuideDraftError("draft_exists", f"事项 {item.code} 已有一份草稿（{row.author} 第 "
                                           f"{row.revision} 次修改），请在那份草稿上修改")
                 if published != base_version:
-                    raise GuideDraftError(409, "item_changed", f"编号 {item.code} 已被使用" if base_version is None
+                    raise GuideDraftError("item_changed", f"编号 {item.code} 已被使用" if base_version is None
                                           else f"事项 {item.code} 已发布了新版本（第 {published} 版）")
                 await conn.execute(guide_drafts.insert().values(
                     code=item.code, base_version=base_version, document=document, revision=1, author=actor,
@@ -252,9 +245,9 @@ class GuideDrafts:
                 before = None
             else:
                 if row is None:
-                    raise GuideDraftError(409, "draft_gone", "这份草稿已被发布或放弃")
+                    raise GuideDraftError("draft_gone", "这份草稿已被发布或放弃")
                 if row.revision != revision or row.base_version != base_version:
-                    raise GuideDraftError(409, "draft_changed", f"草稿已被他人修改（{row.author} 第 {row.revision} 次修改）")
+                    raise GuideDraftError("draft_changed", f"草稿已被他人修改（{row.author} 第 {row.revision} 次修改）")
                 await conn.execute(guide_drafts.update().where(guide_drafts.c.code == item.code).values(
                     document=document, revision=row.revision + 1, author=actor, updated_at=now,
                     revision_authors=[*row.revision_authors, {"revision": row.revision + 1, "author": actor}]))
@@ -270,18 +263,18 @@ class GuideDrafts:
         the publisher saved none of its revisions; then the draft is gone."""
         draft = await self.get(code)
         if draft is None:
-            raise GuideDraftError(404, "draft_missing", f"事项 {code} 没有草稿")
+            raise GuideDraftError("draft_missing", f"事项 {code} 没有草稿")
         if draft.authored_by(actor):
-            raise GuideDraftError(403, "own_change", "您保存过这份草稿，不能发布自己参与的修改，请由其他审核人员发布",
+            raise GuideDraftError("own_change", "您保存过这份草稿，不能发布自己参与的修改，请由其他审核人员发布",
                                   {"authors": draft.authors})
         if revision is not None and draft.revision != revision:
-            raise GuideDraftError(409, "draft_changed",
+            raise GuideDraftError("draft_changed",
                                   f"草稿已被修改（{draft.author} 第 {draft.revision} 次修改），请核对后再发布")
         try:
             # the version check happens inside save_item's transaction: nothing published meanwhile is lost
             record = await self.catalog.save_item(draft.item, actor=actor, expected_version=draft.base_version)
         except CatalogConflict as exc:
-            raise GuideDraftError(409, "item_changed",
+            raise GuideDraftError("item_changed",
                                   f"草稿基于第 {draft.base_version} 版，而事项现在是第 {exc.current_version} 版：有人在此期间"
                                   "发布了修改。请对照最新版本修改草稿（或放弃草稿后重新编辑）" if exc.current_version else
                                   f"编号 {code} 在此期间已被发布为另一个事项", {"current_version": exc.current_version})\
@@ -306,9 +299,9 @@ class GuideDrafts:
             row = (await conn.execute(sa.select(guide_drafts).where(guide_drafts.c.code == code)
                                       .with_for_update())).first()
             if row is None:
-                raise GuideDraftError(404, "draft_missing", f"事项 {code} 没有草稿")
+                raise GuideDraftError("draft_missing", f"事项 {code} 没有草稿")
             if revision is not None and row.revision != revision:
-                raise GuideDraftError(409, "draft_changed", f"草稿已被他人修改（{row.author} 第 {row.revision} 次修改）")
+                raise GuideDraftError("draft_changed", f"草稿已被他人修改（{row.author} 第 {row.revision} 次修改）")
             await conn.execute(guide_drafts.delete().where(guide_drafts.c.code == code))
             await self.audit.record(conn, actor=actor, action="guide_draft.discard", target_type="guide_draft",
                                     target_id=code, before=row.document, after=None,

@@ -18,6 +18,7 @@ from typing import Any
 from assistant.dialogue import DialogueManager, DryRun
 from assistant.search import SearchFilters, SearchResult, SearchService
 from assistant.search_eval import EvalQuery, evaluate, parse_queries
+from domain_errors import DomainError
 
 BUNDLED_QUERIES = Path(__file__).resolve().parents[1] / "benchmarks" / "queries"
 MAX_QUESTION = 200  # the search reads no further (search_max_query_chars' default)
@@ -28,12 +29,8 @@ MAX_PROBLEMS = 50  # a file that is wrong everywhere: the first fifty lines say 
 BATCH_TOP_K = 10  # Recall@10 needs the first ten
 
 
-class HitTestError(ValueError):
+class HitTestError(DomainError):
     """A request the hit test cannot run, with a message for the staff member who made it."""
-
-    def __init__(self, code: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.code, self.status = code, status
 
 
 @dataclass
@@ -80,14 +77,14 @@ class HitTester:
 
     def bundled(self, name: str) -> QueryFile:
         if name not in self.bundled_files():  # a name from the list only: never a path someone typed
-            raise HitTestError("unknown_query_file", f"没有名为“{name[:100]}”的内置查询文件", status=404)
+            raise HitTestError("unknown_query_file", f"没有名为“{name[:100]}”的内置查询文件")
         return self._parse(name, (self.query_dir / name).read_bytes())
 
     def uploaded(self, name: str, body: bytes) -> QueryFile:
         if not body:
             raise HitTestError("empty_upload", "上传的文件是空的")
         if len(body) > MAX_UPLOAD_BYTES:
-            raise HitTestError("upload_too_large", f"文件不能超过 {MAX_UPLOAD_BYTES // 1024} KB", status=413)
+            raise HitTestError("upload_too_large", f"文件不能超过 {MAX_UPLOAD_BYTES // 1024} KB")
         return self._parse(name[:100] or "上传文件", body)
 
     def _parse(self, name: str, body: bytes) -> QueryFile:
@@ -112,6 +109,6 @@ class HitTester:
         """Recall@1/3/5/10 and MRR (fused and per method) and the misses; refused while another
         batch runs. Each search runs in the CPU pool, so the event loop stays free."""
         if self._batch_lock.locked():
-            raise HitTestError("batch_running", "另一项批量测试正在进行，请稍后再试", status=409)
+            raise HitTestError("batch_running", "另一项批量测试正在进行，请稍后再试")
         async with self._batch_lock:
             return await evaluate(self.search, queries, BATCH_TOP_K)

@@ -134,8 +134,8 @@ class _LineMapper:
             online={"available": record.get("online_book") == "是" or record.get("ONLINECHECK") == "1",
                     "channel": self.text(record, "bear_paltform", MAX_SHORT),
                     "url": online_url or self.text(record, "URL", MAX_SHORT)},
-            courier={"是": True, "否": False, "不支持": False}.get(record.get("courier_service")),
-            visits=int(visits) if str(visits).isdigit() and int(visits) <= 10 else None,
+            courier={"是": True, "否": False, "不支持": False}.get(str(record.get("courier_service"))),
+            visits=int(str(visits)) if str(visits).isdigit() and int(str(visits)) <= 10 else None,
             source_url=self.text(record, "URL", MAX_SHORT),
         )
 
@@ -220,11 +220,12 @@ def parse_demo(directory: Path) -> tuple[list[ServiceItem], list[FaqEntry], list
             for index, record in enumerate(data, start=1):
                 yield f"{path.name}#{index}", record
 
-    for kind, pattern, model, store, key in (
+    kinds: list[tuple[str, str, Any, dict[str, Any], str]] = [  # each kind's model, store and key
         ("item", "items_*.yaml", ServiceItem, items, "code"),
         ("faq", "faq_*.yaml", FaqEntry, faq, "id"),
         ("synonym", "synonyms_*.yaml", Synonym, pairs, "colloquial"),
-    ):
+    ]
+    for kind, pattern, model, store, key in kinds:
         for where, record in records(pattern):
             read += 1
             try:

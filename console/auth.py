@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse
 
 from console.accounts import StaffSession
 from console.roles import ROLE_NAMES
-from miniapp_api.common import ApiError
+from web.errors import ApiError
 
 COOKIE = "ryb_staff"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -27,7 +27,8 @@ from assistant.guide_drafts import GuideDraftError, GuideDrafts, parse_item, val
 from assistant.models import MAX_LIST, MAX_NAME, MAX_SHORT, MAX_TEXT, FaqEntry, Synonym
 from console.auth import staff_member
 from console.web import done, form_value, form_values, render, sync_search_soon
-from miniapp_api.common import ApiError
+from web.errors import ApiError, status_of
+from web.pages import offset, page_number
 
 bp = Blueprint("console_guides", url_prefix="/console")
 CODE = r"<code:[0-9A-Za-z_\-.]{1,64}>"
@@ -50,16 +51,8 @@ BLANK_ITEM: dict[str, Any] = {"code": "", "name": "", "aliases": [], "department
 
 
 def _drafts(request: Request) -> GuideDrafts:
-    # built on first use from the app's catalog, so the composition root needs no change to host it
-    ctx = request.app.ctx
-    if getattr(ctx, "guide_drafts", None) is None:
-        ctx.guide_drafts = GuideDrafts(ctx.db, ctx.audit, ctx.catalog)
-    return ctx.guide_drafts
-
-
-def _page(request: Request) -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 10_000)) if raw.isdigit() and len(raw) < 6 else 1
+    drafts: GuideDrafts = request.app.ctx.guide_drafts  # built by the composition root
+    return drafts
 
 
 def _int(text: str) -> int | None:
@@ -97,7 +90,7 @@ async def guides(request: Request) -> HTTPResponse:
               "audience": args.get("audience", "") if args.get("audience") in ("个人", "法人") else "",
               "status": args.get("status", "") if args.get("status") in ("active", "retired") else "",
               "drafts": "1" if args.get("drafts") == "1" else ""}
-    page = _page(request)
+    page = page_number(request)
     drafts = _drafts(request)
     rows, total = await drafts.overview(words=chosen["q"], department=chosen["department"] or None,
                                         audience=chosen["audience"] or None, status=chosen["status"] or None,
@@ -152,9 +145,9 @@ async def move(request: Request, code: str, action: str) -> HTTPResponse:
         else:
             await drafts.discard(session.staff.username, code, revision)
     except GuideDraftError as exc:
-        if exc.conflict:
+        if status_of(exc.code) == 409:
             return await _guide_page(request, code, conflict=str(exc), status=409)
-        raise ApiError(exc.status, exc.code, str(exc), exc.details) from None
+        raise
     if action == "discard":
         return done(f"/console/guides/{code}" if await request.app.ctx.catalog.get_item(code) else "/console/guides",
                     "已放弃草稿")
@@ -188,16 +181,16 @@ async def save_guide(request: Request) -> HTTPResponse:
     session = await staff_member(request, "guides.edit")
     entered = _read_guide_form(request)
     revision, base_version = form_value(request, "revision", limit=10), form_value(request, "base_version", limit=10)
-    keep = {"new": form_value(request, "is_new") == "1", "revision": revision if revision.isdigit() else "",
+    keep: dict[str, Any] = {"new": form_value(request, "is_new") == "1", "revision": revision if revision.isdigit() else "",
             "base_version": base_version if base_version.isdigit() else "", "draft": bool(revision)}
     try:
         draft = await _drafts(request).save(session.staff.username, parse_item(entered), _int(base_version),
                                             _int(revision))
     except GuideDraftError as exc:
-        if exc.conflict:
+        if status_of(exc.code) == 409:
             return await _editor(request, entered, status=409, conflict=str(exc), **keep)
         problems = exc.details if isinstance(exc.details, list) else [{"path": "", "message": str(exc)}]
-        return await _editor(request, entered, status=exc.status, problems=problems, **keep)
+        return await _editor(request, entered, status=status_of(exc.code), problems=problems, **keep)
     return done(f"/console/guides/{draft.code}", f"草稿已保存（第 {draft.revision} 次修改），发布后生效")
 
 
@@ -265,9 +258,9 @@ async def faq_list(request: Request) -> HTTPResponse:
     entries = [e for e in await catalog.faq(include_retired=True)
                if (not item or item in e.items)
                and all(w in e.id.lower() or w in e.question.lower() or w in e.answer.lower() for w in words)]
-    page = _page(request)
+    page = page_number(request)
     chosen = {"q": request.args.get("q", "")[:100], "item": item}
-    return render(request, "guides/faq_list.html", entries=entries[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+    return render(request, "guides/faq_list.html", entries=entries[offset(page, PAGE_SIZE):page * PAGE_SIZE],
                   total=len(entries), page=page, pages=max(1, -(-len(entries) // PAGE_SIZE)), chosen=chosen,
                   versions=await catalog.faq_versions(), names=await _drafts(request).item_names(),
                   filter_query=urlencode({k: v for k, v in chosen.items() if v}))
@@ -299,7 +292,7 @@ async def save_faq(request: Request) -> HTTPResponse:
                "answer": form_value(request, "answer", limit=MAX_TEXT + 1), "items": codes,
                "status": form_value(request, "status", "active", limit=10)}
     version, new = form_value(request, "version", limit=10), form_value(request, "is_new") == "1"
-    keep = {"version": version if version.isdigit() else "", "new": new}
+    keep: dict[str, Any] = {"version": version if version.isdigit() else "", "new": new}
     try:
         entry = FaqEntry.model_validate(entered)
     except ValidationError as exc:

@@ -17,7 +17,7 @@ from assistant.hit_test import MAX_QUESTION, MAX_TOP_K, MAX_UPLOAD_BYTES, HitTes
 from assistant.search import METHODS, SearchError, SearchFilters
 from console.auth import staff_member
 from console.web import form_value, render, template_filter
-from miniapp_api.common import ApiError
+from web.errors import status_of
 
 bp = Blueprint("console_hit_test", url_prefix="/console/hit-test")
 
@@ -37,11 +37,8 @@ def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
 
 
 def hit_tester(app: Sanic) -> HitTester:
-    """The app's hit tester, built on first use from the services on ``app.ctx``."""
-    ctx = app.ctx
-    tester = getattr(ctx, "hit_tester", None)
-    if tester is None:
-        tester = ctx.hit_tester = HitTester(ctx.search, lambda: ctx.dialogue)
+    """The hit tester the composition root built."""
+    tester: HitTester = app.ctx.hit_tester
     return tester
 
 
@@ -98,9 +95,9 @@ async def batch_run(request: Request) -> HTTPResponse:
             raise HitTestError("no_file", "请选择一个内置查询文件，或上传一个 JSONL 文件")
         report = await tester.batch(query_file.queries)
     except HitTestError as exc:
-        if exc.status == 404:
-            raise ApiError(404, exc.code, str(exc)) from None
-        return _batch_page(request, error=str(exc), status=exc.status, bundled=bundled)
+        if status_of(exc.code) == 404:
+            raise
+        return _batch_page(request, error=str(exc), status=status_of(exc.code), bundled=bundled)
     return _batch_page(request, report=report, query_file=query_file, bundled=bundled)
 
 

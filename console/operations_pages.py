@@ -18,8 +18,9 @@ from assistant.demands import FLOW, MAX_NOTE, STATUS_TEXT, DemandDesk, DemandErr
 from china_time import CHINA
 from console.auth import staff_member
 from console.web import done, form_value, render
-from miniapp_api.common import ApiError
 from smartform.evaluations import MAX_REPLY, EvaluationError
+from web.errors import ApiError, status_of
+from web.pages import offset, page_number
 
 bp = Blueprint("console_operations", url_prefix="/console")
 PAGE_SIZE = 30
@@ -30,12 +31,9 @@ OUTBOX_KINDS = {"approval.handoff": "推送审批系统", "wechat.custom": "客�
 
 
 def demand_desk(request: Request) -> DemandDesk:
-    """The ticket desk from the composition root, or built once here from the shared database and
-    audit log when the root does not build one (it needs nothing else)."""
-    ctx = request.app.ctx
-    if getattr(ctx, "demand_desk", None) is None:
-        ctx.demand_desk = DemandDesk(ctx.db, ctx.audit)
-    return ctx.demand_desk
+    """The ticket desk the composition root built."""
+    desk: DemandDesk = request.app.ctx.demand_desk
+    return desk
 
 
 @bp.get("/operations")
@@ -54,10 +52,9 @@ async def _page(request: Request, *, status: int = 200, errors: dict[str, str] |
     category = category if category in categories else ""
     ticket_status = args.get("status", "")
     ticket_status = ticket_status if ticket_status in FLOW else ""
-    page_text = args.get("page", "1")
-    page = max(1, min(int(page_text) if page_text.isdigit() and len(page_text) < 6 else 1, 1000))
+    page = page_number(request, maximum=1000)
     tickets, total = await desk.tickets(category=category or None, status=ticket_status or None,
-                                        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+                                        offset=offset(page, PAGE_SIZE), limit=PAGE_SIZE)
     now = datetime.now(CHINA)
     followups = await ctx.evaluations.open_followups()
     return render(request, "operations/page.html", status=status, dead=await ctx.outbox.dead_letters(limit=200),
@@ -94,9 +91,9 @@ async def advance_ticket(request: Request, number: str) -> HTTPResponse:
     try:
         ticket = await demand_desk(request).advance(number, status, note, session.staff.username)
     except DemandError as exc:
-        if exc.status == 404:
-            raise ApiError(404, exc.code, str(exc)) from None
-        return await _page(request, status=exc.status, errors={"demands": f"工单 {number}：{exc}"},
+        if status_of(exc.code) == 404:
+            raise
+        return await _page(request, status=status_of(exc.code), errors={"demands": f"工单 {number}：{exc}"},
                            entered={"ticket": number, "note": note})
     return done("/console/operations#demands", f"工单 {number} 已更新为“{ticket.status_text}”")
 
@@ -111,8 +108,8 @@ async def answer_followup(request: Request, task_id: int) -> HTTPResponse:
     try:
         await request.app.ctx.evaluations.answer_followup(task_id, reply, session.staff.username)
     except EvaluationError as exc:
-        if exc.status == 404:
-            raise ApiError(404, exc.code, str(exc)) from None
-        return await _page(request, status=exc.status, errors={"followups": str(exc)},
+        if status_of(exc.code) == 404:
+            raise
+        return await _page(request, status=status_of(exc.code), errors={"followups": str(exc)},
                            entered={"followup": task_id, "reply": reply})
     return done("/console/operations#followups", "整改回复已提交，已通知评价人")

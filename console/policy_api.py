@@ -17,25 +17,19 @@ from sanic_ext import openapi
 from china_time import today
 from console.auth import staff_member
 from csv_export import to_csv
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, parse_query
-from miniapp_api.docs import documented
 from policy_graph.conditions import OPERATORS
-from policy_graph.graph import NODE_KINDS, CurationError, NodeVersion
+from policy_graph.graph import NODE_KINDS, NodeVersion
+from web.bodies import parse_body
+from web.docs import documented
+from web.errors import ApiError
+from web.pages import offset
+from web.queries import parse_query
 
 bp = Blueprint("staff_policy", url_prefix="/api/v1/staff/policy")
 NODE_ID = r"<node_id:[a-z_]{3,20}:[^/]{1,70}>"
 STATES = ("draft", "in_review", "approved", "published", "superseded")
 
 Kind = Literal[NODE_KINDS]  # type: ignore[valid-type]
-
-
-async def curated(call: Any) -> Any:
-    """Run a curation call; its refusals (bad condition, stale draft, own change…) become API errors."""
-    try:
-        return await call
-    except CurationError as exc:
-        raise ApiError(exc.status, exc.code, str(exc), exc.details) from None
 
 
 # --- request and answer models -----------------------------------------------------------------
@@ -239,7 +233,7 @@ async def nodes(request: Request) -> HTTPResponse:
     query: NodesQuery = parse_query(NodesQuery, request)
     total, rows = await request.app.ctx.policy_graph.nodes(
         kind=query.kind, text=query.q, states=(query.state,) if query.state else (),
-        offset=(query.page - 1) * query.page_size, limit=query.page_size)
+        offset=offset(query.page, query.page_size), limit=query.page_size)
     return json({"total": total, "page": query.page, "page_size": query.page_size, "items": rows})
 
 
@@ -274,10 +268,10 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
 async def save_draft(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
     body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
-    saved = await curated(request.app.ctx.policy_graph.save_draft(
+    saved = await request.app.ctx.policy_graph.save_draft(
         session.staff.username, node_id, body.kind, body.name, data=body.data,
         edges=[e.model_dump() for e in body.edges], condition=body.condition, valid_from=body.valid_from,
-        valid_to=body.valid_to, revision=body.revision))
+        valid_to=body.valid_to, revision=body.revision)
     return json(saved.to_json())
 
 
@@ -286,7 +280,7 @@ async def save_draft(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=VersionModel, errors=(404, 409), staff=True)
 async def submit(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
-    return json((await curated(request.app.ctx.policy_graph.submit(session.staff.username, node_id))).to_json())
+    return json((await request.app.ctx.policy_graph.submit(session.staff.username, node_id)).to_json())
 
 
 @bp.post(f"/nodes/{NODE_ID}/review")
@@ -296,8 +290,8 @@ async def submit(request: Request, node_id: str) -> HTTPResponse:
 async def review(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.review")
     body: ReviewBody = parse_body(ReviewBody, request)  # type: ignore[assignment]
-    return json((await curated(request.app.ctx.policy_graph.review(
-        session.staff.username, node_id, approve=body.approve, comment=body.comment))).to_json())
+    return json((await request.app.ctx.policy_graph.review(
+        session.staff.username, node_id, approve=body.approve, comment=body.comment)).to_json())
 
 
 @bp.post(f"/nodes/{NODE_ID}/publish")
@@ -306,7 +300,7 @@ async def review(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=VersionModel, errors=(404, 409), staff=True)
 async def publish(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.publish")
-    published = await curated(request.app.ctx.policy_graph.publish(session.staff.username, node_id))
+    published = await request.app.ctx.policy_graph.publish(session.staff.username, node_id)
     request.app.ctx.policy_refresh.set()
     return json(published.to_json())
 
@@ -316,7 +310,7 @@ async def publish(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=Done, errors=(404, 409), staff=True)
 async def retire(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.publish")
-    await curated(request.app.ctx.policy_graph.retire(session.staff.username, node_id))
+    await request.app.ctx.policy_graph.retire(session.staff.username, node_id)
     request.app.ctx.policy_refresh.set()
     return json({"ok": True})
 
@@ -328,8 +322,8 @@ async def retire(request: Request, node_id: str) -> HTTPResponse:
 async def set_parameter(request: Request, key: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
     body: ParameterBody = parse_body(ParameterBody, request)  # type: ignore[assignment]
-    await curated(request.app.ctx.policy_graph.set_parameter(
-        session.staff.username, key, body.fact_type, body.valid_from, body.value, body.legal_basis, body.valid_to))
+    await request.app.ctx.policy_graph.set_parameter(
+        session.staff.username, key, body.fact_type, body.valid_from, body.value, body.legal_basis, body.valid_to)
     request.app.ctx.policy_refresh.set()
     return json({"ok": True})
 

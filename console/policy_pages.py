@@ -20,13 +20,13 @@ from sanic.response import HTTPResponse
 
 from china_time import today
 from console.auth import staff_member
-from console.policy_api import curated
 from console.svg import EDGE_NAMES, KIND_NAMES, neighbourhood
 from console.web import done, form_value, form_values, render
-from miniapp_api.common import MAX_JSON_DEPTH, ApiError, JsonTooDeep, load_json
 from policy_graph.conditions import OPERATORS, InvalidCondition
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, CurationError, NodeVersion
+from web.bodies import MAX_JSON_DEPTH, JsonTooDeep, load_json
+from web.errors import ApiError, status_of
 
 bp = Blueprint("console_policy", url_prefix="/console/policy")
 NODE_ID = r"<node_id:[a-z_]{3,20}:[^/]{1,70}>"
@@ -110,14 +110,13 @@ async def move(request: Request, node_id: str, action: str) -> HTTPResponse:
     session = await staff_member(request, permission)
     graph, who = request.app.ctx.policy_graph, session.staff.username
     if action == "submit":
-        await curated(graph.submit(who, node_id))
+        await graph.submit(who, node_id)
     elif action in ("approve", "send-back"):
-        await curated(graph.review(who, node_id, approve=action == "approve",
-                                   comment=form_value(request, "comment", limit=500)))
+        await graph.review(who, node_id, approve=action == "approve", comment=form_value(request, "comment", limit=500))
     elif action == "publish":
-        await curated(graph.publish(who, node_id))
+        await graph.publish(who, node_id)
     else:
-        await curated(graph.retire(who, node_id))
+        await graph.retire(who, node_id)
     if action in ("publish", "retire"):
         request.app.ctx.policy_refresh.set()  # rematch now
     notices = {"submit": "已提交审核", "approve": "已审核通过，待发布", "send-back": "已退回修改",
@@ -169,7 +168,7 @@ async def save(request: Request) -> HTTPResponse:
     except CurationError as exc:
         conflict = exc.code == "stale_draft" or exc.code == "under_review"
         details = exc.details if isinstance(exc.details, list) else []
-        return await _editor(request, entered, new=is_new, status=exc.status,
+        return await _editor(request, entered, new=is_new, status=status_of(exc.code),
                              problems=[{"path": p.get("path", ""), "message": p.get("message", "")} for p in details]
                              or ([] if conflict else [{"path": "", "message": str(exc)}]),
                              conflict=str(exc) if conflict else None)

@@ -9,12 +9,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from console.accounts import AccountError
 from console.auth import staff_session
 from console.roles import PERMISSIONS
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, client_address
-from miniapp_api.docs import documented
+from web.addresses import client_address
+from web.bodies import parse_body
+from web.docs import documented
 
 bp = Blueprint("staff", url_prefix="/api/v1/staff")
 
@@ -59,12 +58,7 @@ class SignedOut(BaseModel):
 @documented(SignIn, response=SignedIn, ok=201, errors=(400, 401, 429), example={"username": "li.editor", "password": "…"})
 async def sign_in(request: Request) -> HTTPResponse:
     body: SignIn = parse_body(SignIn, request)  # type: ignore[assignment]
-    try:
-        session = await request.app.ctx.staff_accounts.sign_in(body.username, body.password, client_address(request))
-    except AccountError as exc:
-        retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
-        raise ApiError(exc.status, exc.code, str(exc), exc.details,
-                       headers={"Retry-After": str(retry)} if retry else None) from None
+    session = await request.app.ctx.staff_accounts.sign_in(body.username, body.password, client_address(request))
     return json({"token": session.token, "expires_at": session.expires_at.isoformat(),
                  "staff": session.staff.to_json()}, status=201)
 

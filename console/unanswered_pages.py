@@ -24,7 +24,7 @@ from assistant.unanswered import HASH, MAX_HANDLED, MAX_RANGE_DAYS, UnansweredSe
 from china_time import today
 from console.auth import staff_member
 from console.web import done, form_value, form_values, render, sync_search_soon
-from miniapp_api.common import ApiError
+from web.errors import ApiError
 
 bp = Blueprint("console_unanswered", url_prefix="/console/unanswered")
 
@@ -36,11 +36,8 @@ _CODES = re.compile(r"[\s,，、;；]+")
 
 
 def unanswered_service(app: Sanic) -> UnansweredService:
-    """The app's service, built on first use from the services on ``app.ctx``."""
-    ctx = app.ctx
-    service = getattr(ctx, "unanswered", None)
-    if service is None:
-        service = ctx.unanswered = UnansweredService(ctx.db, ctx.search, ctx.audit)
+    """The service the composition root built."""
+    service: UnansweredService = app.ctx.unanswered
     return service
 
 

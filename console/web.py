@@ -27,7 +27,8 @@ from china_time import to_minute
 from console.accounts import AccountError
 from console.auth import clear_session_cookie, set_session_cookie, staff_member, staff_session
 from console.roles import ROLE_NAMES, ROLES
-from miniapp_api.common import ApiError, client_address
+from web.addresses import client_address
+from web.errors import ApiError, status_of
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -186,7 +187,7 @@ async def login(request: Request) -> HTTPResponse:
         session = await request.app.ctx.staff_accounts.sign_in(username, form_password(request),
                                                                client_address(request))
     except AccountError as exc:
-        return _login_form(request, str(exc), next_path, username, status=exc.status)
+        return _login_form(request, str(exc), next_path, username, status=status_of(exc.code))
     response = redirect(_safe_next(next_path), status=303)
     set_session_cookie(request, response, session)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
@@ -229,7 +230,7 @@ async def staff_create(request: Request) -> HTTPResponse:
                                         form_value(request, "display_name", limit=50), form_value(request, "role"),
                                         form_password(request))
     except AccountError as exc:
-        return render(request, "staff.html", status=exc.status, accounts=await accounts.all(), roles=ROLES,
+        return render(request, "staff.html", status=status_of(exc.code), accounts=await accounts.all(), roles=ROLES,
                       error=str(exc), entered={k: form_value(request, k) for k in ("username", "display_name", "role")})
     return done("/console/staff", f"已创建账号 {created.username}")
 
@@ -239,13 +240,10 @@ async def staff_update(request: Request, username: str) -> HTTPResponse:
     session = await staff_member(request, "staff.manage")
     if username == session.staff.username and form_value(request, "active") == "false":
         raise ApiError(422, "cannot_disable_self", "不能停用自己的账号")
-    try:
-        await request.app.ctx.staff_accounts.update(
-            session.staff.username, username, role=form_value(request, "role") or None,
-            active={"true": True, "false": False}.get(form_value(request, "active")),
-            password=form_password(request) or None)
-    except AccountError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+    await request.app.ctx.staff_accounts.update(
+        session.staff.username, username, role=form_value(request, "role") or None,
+        active={"true": True, "false": False}.get(form_value(request, "active")),
+        password=form_password(request) or None)
     return done("/console/staff", f"已更新账号 {username}")
 
 

@@ -16,8 +16,8 @@ from sanic.response import HTTPResponse, file
 from china_time import CHINA
 from console.auth import staff_member
 from console.web import done, form_value, render
-from miniapp_api.common import ApiError
 from smartform.approval import ACTIONS, MAX_REASON, WorkbenchError
+from web.errors import ApiError, status_of
 
 bp = Blueprint("console_workbench", url_prefix="/console")
 NUMBER = r"<number:SQ[0-9]{14}>"
@@ -73,10 +73,10 @@ async def decide(request: Request, number: str, action: str) -> HTTPResponse:
     try:
         status = await workbench.act(number, action, reason, session.staff.username)
     except WorkbenchError as exc:
-        if exc.status == 404:
-            raise ApiError(404, exc.code, str(exc)) from None
+        if status_of(exc.code) == 404:
+            raise
         # shown on the application's own page, with what was typed, so the approver sees its state now
-        return await _case_page(request, number, error=str(exc), entered={action: reason}, status=exc.status)
+        return await _case_page(request, number, error=str(exc), entered={action: reason}, status=status_of(exc.code))
     labels = {"accepted": "已受理", "supplement_requested": "已要求补正", "approved": "已审批通过（办结）",
               "rejected": "已作出不予受理/不予批准决定"}
     return done(f"/console/workbench/{number}", f"申请 {number} {labels[status]}，已通知申请人")

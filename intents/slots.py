@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import china_time
 from logs import ascii_digits, find_id_numbers, find_mobile_numbers
 from yaml_files import read_yaml
 
@@ -107,8 +108,10 @@ def find_dates(text: str, today: date) -> list[date]:
     return found
 
 
-def extract_slots(text: str, regions: RegionTable, today: date | None = None) -> Slots:
-    today = today or date.today()
+def extract_slots(text: str, regions: RegionTable, today: date | None = None, *,
+                  clock: china_time.Clock = china_time.utc_now) -> Slots:
+    """The slots in ``text``; relative dates ("明天") count from ``today``, by default the day in China."""
+    today = today or china_time.today(clock)
     text = ascii_digits(text)  # "工单１２３４５…" is the same number
     audience = "法人" if _LEGAL_PERSON.search(text) else "个人" if _PERSON.search(text) else None
     return Slots(

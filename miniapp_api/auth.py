@@ -10,9 +10,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sanic import Request
 
-from miniapp_api.common import ApiError
 from store.database import Database
 from store.tables import user_sessions, utcnow
+from web.errors import ApiError
 
 
 def _hash(token: str) -> str:
@@ -68,3 +68,19 @@ async def current_user(request: Request) -> str:
     if isinstance(known, ApiError):
         raise ApiError(known.status_code, known.code, str(known), known.details)
     return known
+
+
+async def signed_in_person(request: Request) -> str | None:
+    """Who the bearer token speaks for, for the rate limits: ``user:<id>``, ``staff:<username>``, or
+    None (no token, or one that is not valid: such requests are limited by their address alone and
+    refused by any operation that needs a signed-in user)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return f"user:{await current_user(request)}"  # remembered on the request: the handler asks again
+    except ApiError:
+        pass
+    accounts = getattr(request.app.ctx, "staff_accounts", None)
+    session = await accounts.session(token.strip()) if accounts is not None else None
+    return f"staff:{session.staff.username}" if session is not None else None

@@ -15,9 +15,10 @@ from sanic_ext import openapi
 
 from assistant.dialogue import signed_in_session
 from miniapp_api.auth import current_user
-from miniapp_api.common import ApiError, parse_body  # other blueprints still import parse_body from here
-from miniapp_api.docs import documented
 from miniapp_api.responses import ChatAnswer, Ok
+from web.bodies import parse_body
+from web.docs import documented
+from web.errors import ApiError
 
 bp = Blueprint("chat", url_prefix="/api/v1/chat")
 CHANNEL = "miniapp"

@@ -15,9 +15,6 @@ from sanic_ext import openapi
 
 from china_time import CHINA
 from miniapp_api.auth import current_user
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, client_address, read_body
-from miniapp_api.docs import UPLOAD, documented
 from miniapp_api.responses import (
     ApplicationAnswer,
     ConsentGranted,
@@ -30,13 +27,15 @@ from miniapp_api.responses import (
     StatusRecorded,
     Uploaded,
 )
-from smartform.applications import STATUSES, ReviewFailed
+from smartform.applications import STATUSES
 from smartform.approval import BadTimestamp, check_timestamp, verify_signature
-from smartform.consent import ConsentError, consent_request
-from smartform.drafts import DraftError
-from smartform.identity import BindingError
+from smartform.consent import consent_request
 from smartform.schemas import FormSchema
 from smartform.status_flow import InvalidTransition
+from web.addresses import client_address
+from web.bodies import parse_body, read_body
+from web.docs import UPLOAD, documented
+from web.errors import ApiError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("forms", url_prefix="/api/v1")
@@ -69,16 +68,9 @@ def _form(request: Request, item_code: str) -> FormSchema:
     return form
 
 
-def _draft_error(exc: DraftError) -> ApiError:
-    return ApiError(exc.status, exc.code, str(exc), details=exc.details)
-
-
 async def _owned_draft(request: Request, draft_id: str):  # type: ignore[no-untyped-def]
     user = await current_user(request)
-    try:
-        draft = await request.app.ctx.drafts.get(user, draft_id)
-    except DraftError as exc:
-        raise _draft_error(exc) from None
+    draft = await request.app.ctx.drafts.get(user, draft_id)
     return user, draft, _form(request, draft.item_code)
 
 
@@ -96,10 +88,7 @@ async def get_form(request: Request, item_code: str) -> HTTPResponse:
 async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
     body: ConsentBody = parse_body(ConsentBody, request)  # type: ignore[assignment]
-    try:
-        consent = await request.app.ctx.consents.grant(user, form, body.fields)
-    except ConsentError as exc:
-        raise ApiError(422, "consent_invalid", str(exc)) from None
+    consent = await request.app.ctx.consents.grant(user, form, body.fields)
     return json({"consent": consent.to_json()}, status=201)
 
 
@@ -139,10 +128,7 @@ async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
     if len(jsonlib.dumps(body.data, ensure_ascii=False)) > 200_000:
         raise ApiError(413, "draft_too_large", "草稿内容过大")
-    try:
-        saved = await request.app.ctx.drafts.save(user, form, draft.id, body.data, body.revision)
-    except DraftError as exc:
-        raise _draft_error(exc) from None
+    saved = await request.app.ctx.drafts.save(user, form, draft.id, body.data, body.revision)
     return json({"draft": saved.to_json()})
 
 
@@ -163,10 +149,7 @@ async def upload(request: Request, draft_id: str) -> HTTPResponse:
     key = (request.form.get("key") if request.form else None) or ""
     if upload is None or not key:
         raise ApiError(400, "invalid_request", "请用 multipart/form-data 上传：key 和 file")
-    try:
-        record = await request.app.ctx.drafts.attach(user, form, draft.id, key[:48], upload.name or "", upload.body)
-    except DraftError as exc:
-        raise _draft_error(exc) from None
+    record = await request.app.ctx.drafts.attach(user, form, draft.id, key[:48], upload.name or "", upload.body)
     return json({"attachment": record}, status=201)
 
 
@@ -185,17 +168,9 @@ async def review(request: Request, draft_id: str) -> HTTPResponse:
             other={200: ("submitted before: the same application", ApplicationAnswer)})
 async def submit(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
-    try:  # an application is filed in a person's name: only the verified person may file it
-        await request.app.ctx.identities.require_high(user, "提交申请")
-    except BindingError as exc:
-        raise ApiError(403, exc.code, str(exc)) from None
-    try:
-        application, created = await request.app.ctx.applications.submit(user, form, draft.id)
-    except ReviewFailed as failed:
-        raise ApiError(422, "review_failed", "表单还有问题，请修改后再提交",
-                       details=[p.to_json() for p in failed.problems]) from None
-    except DraftError as exc:
-        raise _draft_error(exc) from None
+    # an application is filed in a person's name: only the verified person may file it
+    await request.app.ctx.identities.require_high(user, "提交申请")
+    application, created = await request.app.ctx.applications.submit(user, form, draft.id)
     return json({"application": application.to_json()}, status=201 if created else 200)
 
 
@@ -249,7 +224,7 @@ async def approval_callback(request: Request) -> HTTPResponse:
     except InvalidTransition as refused:
         log.warning("approval callback refused: %s %s → %s not allowed (event %s)", report.application_no,
                     refused.current, refused.requested, report.event_id, extra={"client": client_address(request)})
-        raise ApiError(409, refused.code, str(refused), details=refused.details) from None
+        raise
     if recorded is None:
         log.warning("approval callback for an unknown application %s", report.application_no)
         raise ApiError(404, "application_not_found", "没有这个申请", details={"number": report.application_no})

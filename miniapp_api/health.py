@@ -9,10 +9,10 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from miniapp_api.docs import documented
 from miniapp_api.responses import Health
 from miniapp_api.responses import Readiness as ReadinessAnswer
 from store.database import DatabaseUnavailable
+from web.docs import documented
 
 bp = Blueprint("health")
 
@@ -25,6 +25,10 @@ class Readiness:
 
     def report(self, name: str, *, ready: bool, **progress: Any) -> None:
         self.components[name] = {"ready": ready, **progress}
+
+    def enabled(self, name: str) -> bool:
+        """False only when ``name`` reported itself switched off (``enabled=False``)."""
+        return self.components.get(name, {}).get("enabled", True) is not False
 
     @property
     def building(self) -> list[str]:

@@ -10,9 +10,10 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from assistant.catalog import ItemRecord
-from miniapp_api.common import ApiError, parse_query
-from miniapp_api.docs import documented
 from miniapp_api.responses import ItemDetail, ItemPage
+from web.docs import documented
+from web.errors import ApiError
+from web.queries import parse_query
 
 bp = Blueprint("items", url_prefix="/api/v1/items")
 

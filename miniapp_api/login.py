@@ -12,10 +12,10 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from miniapp_api.auth import current_user
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError
-from miniapp_api.docs import documented
 from miniapp_api.responses import LoginAnswer, Ok
+from web.bodies import parse_body
+from web.docs import documented
+from web.errors import ApiError
 from wechat.api import WeChatApi, WeChatApiError, WeChatUnreachable
 
 log = logging.getLogger(__name__)

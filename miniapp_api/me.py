@@ -15,9 +15,6 @@ from sanic_ext import openapi
 from china_time import CHINA
 from miniapp_api import forms
 from miniapp_api.auth import current_user
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, client_address, parse_query
-from miniapp_api.docs import documented
 from miniapp_api.responses import (
     ApplicationPage,
     EnterpriseGrantList,
@@ -34,10 +31,15 @@ from miniapp_api.responses import (
 )
 from miniapp_api.responses import MessagePage as MessagePageAnswer
 from smartform.base_library import LibraryUnavailable
-from smartform.enterprise_grants import MAX_GRANT_DAYS, GrantError
-from smartform.evaluations import TAGS, EvaluationError
-from smartform.identity import AUTHORIZATION_TTL, BindingError
+from smartform.enterprise_grants import MAX_GRANT_DAYS
+from smartform.evaluations import TAGS
+from smartform.identity import AUTHORIZATION_TTL
 from store.tables import utcnow as now_utc
+from web.addresses import client_address
+from web.bodies import parse_body
+from web.docs import documented
+from web.errors import ApiError
+from web.queries import parse_query
 
 bp = Blueprint("me", url_prefix="/api/v1")
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
@@ -106,20 +108,6 @@ class GrantBody(BaseModel):
     days: int = Field(default=365, ge=1, le=MAX_GRANT_DAYS)
 
 
-_BINDING_STATUS = {"identity_bound_elsewhere": 409, "authorization_invalid": 409, "platform_not_configured": 503,
-                   "platform_unavailable": 503, "identity_verification_required": 403, "grant_required": 403,
-                   "representative_required": 403, "not_legal_representative": 403}
-
-
-def _binding_error(exc: BindingError) -> ApiError:
-    if exc.code in _BINDING_STATUS:
-        return ApiError(_BINDING_STATUS[exc.code], exc.code, str(exc))
-    if exc.code == "too_many_attempts":
-        return ApiError(429, exc.code, str(exc), details={"retry_after_seconds": exc.retry_after},
-                        headers={"Retry-After": str(exc.retry_after or 86400)})
-    return ApiError(422, exc.code, str(exc))
-
-
 @bp.get("/me")
 @openapi.summary("The signed-in user's profile, masked")
 @documented(response=Profile, errors=(), secured=True)
@@ -132,10 +120,7 @@ async def me(request: Request) -> HTTPResponse:
 @documented(response=PlatformSignIn, ok=201, errors=(503,), secured=True)
 async def start_platform_sign_in(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    try:
-        url = await request.app.ctx.identities.start_platform_sign_in(user)
-    except BindingError as exc:
-        raise _binding_error(exc) from None
+    url = await request.app.ctx.identities.start_platform_sign_in(user)
     return json({"authorize_url": url, "expires_in": int(AUTHORIZATION_TTL.total_seconds())}, status=201)
 
 
@@ -145,10 +130,7 @@ async def start_platform_sign_in(request: Request) -> HTTPResponse:
 async def finish_platform_sign_in(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: PlatformCallbackBody = parse_body(PlatformCallbackBody, request)  # type: ignore[assignment]
-    try:
-        await request.app.ctx.identities.finish_platform_sign_in(user, body.code, body.state)
-    except BindingError as exc:
-        raise _binding_error(exc) from None
+    await request.app.ctx.identities.finish_platform_sign_in(user, body.code, body.state)
     return json(await request.app.ctx.identities.profile(user))
 
 
@@ -161,8 +143,6 @@ async def bind_identity(request: Request) -> HTTPResponse:
     body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
     try:
         await request.app.ctx.identities.bind_person(user, body.name, body.id_number, client_address(request))
-    except BindingError as exc:
-        raise _binding_error(exc) from None
     except LibraryUnavailable:
         raise ApiError(503, "library_unavailable", "人口库暂时无法访问，请稍后再试") from None
     return json(await request.app.ctx.identities.profile(user))
@@ -185,8 +165,6 @@ async def bind_enterprise(request: Request) -> HTTPResponse:
     body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
     try:
         await request.app.ctx.identities.bind_enterprise(user, body.uscc, body.role)
-    except BindingError as exc:
-        raise _binding_error(exc) from None
     except LibraryUnavailable:
         raise ApiError(503, "library_unavailable", "法人库暂时无法访问，请稍后再试") from None
     return json(await request.app.ctx.identities.profile(user))
@@ -197,10 +175,7 @@ async def bind_enterprise(request: Request) -> HTTPResponse:
 @documented(response=EnterpriseGrantList, errors=(403,), secured=True)
 async def grants(request: Request) -> HTTPResponse:
     identities = request.app.ctx.identities
-    try:
-        uscc = await identities.representative_of(await current_user(request))
-    except BindingError as exc:
-        raise _binding_error(exc) from None
+    uscc = await identities.representative_of(await current_user(request))
     return json({"items": await identities.grants.of_enterprise(uscc)})
 
 
@@ -213,10 +188,6 @@ async def grant(request: Request) -> HTTPResponse:
     try:
         uscc = await identities.representative_of(user)
         record = await identities.grants.grant(user, uscc, body.agent_name, body.agent_id_number, body.scopes, body.days)
-    except BindingError as exc:
-        raise _binding_error(exc) from None
-    except GrantError as exc:
-        raise ApiError(422, exc.code, str(exc)) from None
     except LibraryUnavailable:
         raise ApiError(503, "library_unavailable", "人口库暂时无法访问，请稍后再试") from None
     return json({"grant": {**record, "uses": []}}, status=201)
@@ -227,10 +198,7 @@ async def grant(request: Request) -> HTTPResponse:
 @documented(response=GrantRevoked, errors=(403, 404), secured=True)
 async def revoke_grant(request: Request, grant_id: str) -> HTTPResponse:
     user, identities = await current_user(request), request.app.ctx.identities
-    try:
-        uscc = await identities.representative_of(user)
-    except BindingError as exc:
-        raise _binding_error(exc) from None
+    uscc = await identities.representative_of(user)
     if not await identities.grants.revoke(user, uscc, grant_id[:32]):
         raise ApiError(404, "grant_not_found", "没有找到这项有效的授权")
     return json({"revoked": True})
@@ -298,12 +266,8 @@ async def read_all(request: Request) -> HTTPResponse:
 async def evaluate(request: Request) -> HTTPResponse:
     user = await current_user(request)
     body: EvaluationBody = parse_body(EvaluationBody, request)  # type: ignore[assignment]
-    try:
-        result = await request.app.ctx.evaluations.submit(user, body.target_type, body.target_id, body.stars,
-                                                          body.tags, body.comment)
-    except EvaluationError as exc:
-        raise ApiError(exc.status, exc.code, str(exc), details={"tags": list(TAGS)} if exc.code == "unknown_tags"
-                       else None) from None
+    result = await request.app.ctx.evaluations.submit(user, body.target_type, body.target_id, body.stars,
+                                                      body.tags, body.comment)
     return json({"evaluation": result}, status=201)
 
 

@@ -14,12 +14,14 @@ from sanic_ext import openapi
 
 from china_time import today
 from miniapp_api.auth import current_user
-from miniapp_api.chat import parse_body
-from miniapp_api.common import ApiError, parse_query
-from miniapp_api.docs import documented
 from miniapp_api.responses import EnterpriseMatches, PolicyDetail, PolicyPage, PushSettingAnswer
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import ITEM_CATEGORIES, NodeVersion
+from web.bodies import parse_body
+from web.docs import documented
+from web.errors import ApiError
+from web.pages import offset
+from web.queries import parse_query
 
 bp = Blueprint("policies", url_prefix="/api/v1")
 
@@ -52,7 +54,7 @@ async def find(request: Request) -> HTTPResponse:
     query: PoliciesQuery = parse_query(PoliciesQuery, request)
     found = await request.app.ctx.policy_graph.find_items(today(), text=query.q.strip(), category=query.category,
                                                           industry=query.industry)
-    start = (query.page - 1) * query.page_size
+    start = offset(query.page, query.page_size)
     return json({"items": [summary(v) for v, _ in found[start:start + query.page_size]], "page": query.page,
                  "page_size": query.page_size, "total": len(found)})
 

@@ -8,9 +8,10 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from assistant.search import SearchError, SearchFilters
-from miniapp_api.common import ApiError, parse_query
-from miniapp_api.docs import documented
 from miniapp_api.responses import HotQueries, SearchAnswer, Suggestions
+from web.docs import documented
+from web.errors import ApiError
+from web.queries import parse_query
 
 bp = Blueprint("search", url_prefix="/api/v1")
 

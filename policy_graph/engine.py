@@ -372,7 +372,7 @@ class BatchEvaluator:
         wanted = np.uint64(sum(int(bits[x]) for x in ([operand] if isinstance(operand, str) else operand)))
         hit = v & wanted
         holds = {"has": hit != 0, "has_any": hit != 0, "has_all": hit == wanted, "lacks": hit == 0}[op]
-        return holds & column.known, ~holds & column.known  # type: ignore[operator]
+        return holds & column.known, ~holds & column.known
 
     def evaluate(self, items: Mapping[str, Node]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """(item, certainly true, certainly false) for each item, each distinct atom computed once

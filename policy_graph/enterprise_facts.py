@@ -36,8 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from codes import check_credit_code
 from policy_graph.facts import FactCatalogue, FactError
-from smartform.validators import check_credit_code
 from store.database import Database
 from store.tables import enterprise_facts, utcnow
 

@@ -9,7 +9,7 @@ tables, edited by staff as drafts, submitted for review, approved by someone els
   back returns the draft with the reviewer's comment. Publishing marks the previous published
   version superseded; a published version is never changed again (edits open a new version).
 - A version remembers who saved each of its revisions (``revision_authors``), not only the last
-  one: whoever saved any revision may not review or publish it (403 ``own_change``), so a
+  one: whoever saved any revision may not review or publish it (``own_change``), so a
   colleague's re-save does not launder an author's change into someone else's.
 - Every change is audited with before and after, in the transaction of the change.
 - Condition trees are checked at save against the fact catalogue, the dated parameters and the
@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain_errors import DomainError
 from policy_graph.conditions import InvalidCondition, Node, Parameters, atoms_of, parse
 from policy_graph.facts import FACT_TYPES, FactCatalogue
 from store.audit import AuditLog
@@ -52,10 +53,8 @@ ITEM_CATEGORIES = ("减免", "奖补", "权益", "资质")
 DELIVERIES = ("免申即享", "快申快享", "申报")
 
 
-class CurationError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.details = status, code, details
+class CurationError(DomainError):
+    """A curation step (edit, review, publish, repeal) that cannot be taken as asked."""
 
 
 @dataclass
@@ -163,7 +162,7 @@ class PolicyGraph:
         rows = (await conn.execute(sa.select(policy_conditions).where(
             policy_conditions.c.node_id == node_id, policy_conditions.c.version == version))).all()
         return NodeVersion(node_id, row.kind, row.version, row.state, row.name, row.data, row.edges,
-                           rows_to_tree(rows) if rows else None, row.valid_from, row.valid_to, row.revision,
+                           rows_to_tree(list(rows)) if rows else None, row.valid_from, row.valid_to, row.revision,
                            row.author, row.reviewer, row.review_comment, list(row.revision_authors))
 
     async def get(self, node_id: str, version: int | None = None, *, published: bool = False) -> NodeVersion | None:
@@ -306,7 +305,7 @@ class PolicyGraph:
     async def set_parameter(self, staff: str, key: str, fact_type: str, valid_from: date, value: Any,
                             legal_basis: str, valid_to: date | None = None) -> None:
         if fact_type not in FACT_TYPES or not legal_basis.strip():
-            raise CurationError(422, "parameter_invalid", "参数须有类型和法律依据")
+            raise CurationError("parameter_invalid", "参数须有类型和法律依据")
         stored = value.isoformat() if isinstance(value, date) else value
         async with self.db.transaction() as conn:
             before = (await conn.execute(sa.select(policy_parameters).where(
@@ -327,14 +326,14 @@ class PolicyGraph:
                          valid_from: date | None = None, valid_to: date | None = None,
                          revision: int | None = None) -> NodeVersion:
         """Create or edit the node's draft. Editing an existing draft needs the revision it was
-        read at (409 ``stale_draft`` otherwise); a node with a published version gets a new one."""
+        read at (``stale_draft`` otherwise); a node with a published version gets a new one."""
         data, edges = dict(data or {}), list(edges or [])
         if kind not in NODE_KINDS:
-            raise CurationError(422, "unknown_kind", f"未知的节点类型 {kind}", {"allowed": list(NODE_KINDS)})
+            raise CurationError("unknown_kind", f"未知的节点类型 {kind}", {"allowed": list(NODE_KINDS)})
         if not name.strip() or len(name) > 200 or not node_id.startswith(f"{kind}:") or len(node_id) > 80:
-            raise CurationError(422, "node_invalid", "节点须有名称，编号形如 kind:名称（不超过80字）")
+            raise CurationError("node_invalid", "节点须有名称，编号形如 kind:名称（不超过80字）")
         if valid_from and valid_to and valid_from > valid_to:
-            raise CurationError(422, "validity_invalid", "有效期开始晚于结束")
+            raise CurationError("validity_invalid", "有效期开始晚于结束")
         if kind == "item":
             self._check_item(data, condition)
         now = utcnow()
@@ -346,20 +345,20 @@ class PolicyGraph:
                 try:
                     tree = parse(condition, self.catalogue, parameters, shared)
                 except InvalidCondition as exc:
-                    raise CurationError(422, "condition_invalid", "申请条件有误", [p.to_json() for p in exc.problems]) from None
+                    raise CurationError("condition_invalid", "申请条件有误", [p.to_json() for p in exc.problems]) from None
                 if kind == "item" and data.get("delivery") == "免申即享":
                     self._check_automatic(tree)
             node = (await conn.execute(sa.select(policy_nodes).where(policy_nodes.c.id == node_id))).first()
             if node is not None and node.kind != kind:
-                raise CurationError(409, "kind_mismatch", f"{node_id} 是 {node.kind}")
+                raise CurationError("kind_mismatch", f"{node_id} 是 {node.kind}")
             latest = await self._version(conn, node_id, node.latest_version) if node else None
             fields = {"name": name, "data": data, "edges": edges, "valid_from": valid_from, "valid_to": valid_to,
                       "updated_at": now}
             if latest is not None and latest.state in ("draft", "in_review", "approved"):
                 if latest.state != "draft":
-                    raise CurationError(409, "under_review", "该版本正在审核中，退回后才能修改")
+                    raise CurationError("under_review", "该版本正在审核中，退回后才能修改")
                 if revision != latest.revision:
-                    raise CurationError(409, "stale_draft", "草稿已被他人修改，请刷新后再改",
+                    raise CurationError("stale_draft", "草稿已被他人修改，请刷新后再改",
                                         {"current_revision": latest.revision})
                 version = latest.version
                 # only over the revision that was read: two saves at once cannot both add their
@@ -371,7 +370,7 @@ class PolicyGraph:
                             revision_authors=[*latest.revision_authors,
                                               {"revision": latest.revision + 1, "author": staff}]))
                 if written.rowcount != 1:
-                    raise CurationError(409, "stale_draft", "草稿已被他人修改，请刷新后再改")
+                    raise CurationError("stale_draft", "草稿已被他人修改，请刷新后再改")
                 await conn.execute(policy_conditions.delete().where(
                     policy_conditions.c.node_id == node_id, policy_conditions.c.version == version))
             else:
@@ -406,13 +405,13 @@ class PolicyGraph:
         if condition is None:
             problems.append({"path": "condition", "message": "a policy item needs its conditions"})
         if problems:
-            raise CurationError(422, "item_invalid", "政策事项不完整", problems)
+            raise CurationError("item_invalid", "政策事项不完整", problems)
 
     def _check_automatic(self, tree: Node) -> None:
         """免申即享 is granted without an application: only facts from authoritative sources may decide it."""
         declared = sorted({a.fact for a in atoms_of(tree) if not self.catalogue[a.fact].authoritative})
         if declared:
-            raise CurationError(422, "automatic_needs_authoritative", "免申即享事项只能使用权威来源的数据作条件",
+            raise CurationError("automatic_needs_authoritative", "免申即享事项只能使用权威来源的数据作条件",
                                 [{"path": "condition", "message": f"{key}（{self.catalogue[key].label}）来自"
                                   f"{self.catalogue[key].source}，不是权威来源"} for key in declared])
 
@@ -428,24 +427,24 @@ class PolicyGraph:
             if target != expected[1]:
                 problems.append({"path": f"edges[{n}].dst", "message": f"no {expected[1]} {edge.get('dst')!r}"})
         if problems:
-            raise CurationError(422, "edges_invalid", "关联关系有误", problems)
+            raise CurationError("edges_invalid", "关联关系有误", problems)
 
     async def _move(self, staff: str, node_id: str, action: str, allowed: tuple[str, ...], state: str,
                     extra: dict[str, Any] | None = None) -> NodeVersion:
         async with self.db.transaction() as conn:
             node = (await conn.execute(sa.select(policy_nodes).where(policy_nodes.c.id == node_id))).first()
             if node is None:
-                raise CurationError(404, "node_not_found", f"没有 {node_id}")
+                raise CurationError("node_not_found", f"没有 {node_id}")
             latest = await self._version(conn, node_id, node.latest_version)
             assert latest is not None
             if latest.state not in allowed:
-                raise CurationError(409, f"not_{allowed[0]}", f"当前版本状态为 {latest.state}，不能{action}",
+                raise CurationError(f"not_{allowed[0]}", f"当前版本状态为 {latest.state}，不能{action}",
                                     {"state": latest.state})
             if action in ("审核通过", "退回", "发布") and latest.authored_by(staff):
                 # any revision counts, not only the last: otherwise an author could approve their
                 # own change once a colleague had re-saved it, even unchanged
                 step = "发布" if action == "发布" else "审核"
-                raise CurationError(403, "own_change", f"您保存过这一版本，不能{step}自己参与的修改，请由其他人员{step}",
+                raise CurationError("own_change", f"您保存过这一版本，不能{step}自己参与的修改，请由其他人员{step}",
                                     {"authors": latest.authors})
             now = utcnow()
             values = {"state": state, "updated_at": now, **(extra or {})}
@@ -457,7 +456,7 @@ class PolicyGraph:
                 policy_node_versions.c.state == latest.state, policy_node_versions.c.revision == latest.revision)
                 .values(**values))
             if moved.rowcount != 1:
-                raise CurationError(409, "changed_meanwhile", "该版本刚被他人改动，请刷新后再操作")
+                raise CurationError("changed_meanwhile", "该版本刚被他人改动，请刷新后再操作")
             if state == "published":
                 await self._publish(conn, node, latest, now)
             after = await self._version(conn, node_id, latest.version)
@@ -487,7 +486,7 @@ class PolicyGraph:
 
     async def review(self, staff: str, node_id: str, *, approve: bool, comment: str = "") -> NodeVersion:
         if not approve and not comment.strip():
-            raise CurationError(422, "comment_required", "退回时请写明原因")
+            raise CurationError("comment_required", "退回时请写明原因")
         return await self._move(staff, node_id, "审核通过" if approve else "退回", ("in_review",),
                                 "approved" if approve else "draft", {"review_comment": comment[:500] or None})
 
@@ -498,7 +497,7 @@ class PolicyGraph:
         async with self.db.transaction() as conn:
             node = (await conn.execute(sa.select(policy_nodes).where(policy_nodes.c.id == node_id))).first()
             if node is None or node.status != "published":
-                raise CurationError(409, "not_published", "只有已发布的节点可以废止")
+                raise CurationError("not_published", "只有已发布的节点可以废止")
             await conn.execute(policy_nodes.update().where(policy_nodes.c.id == node_id)
                                .values(status="retired", updated_at=utcnow()))
             await conn.execute(policy_edges.delete().where(policy_edges.c.src == node_id))

@@ -51,6 +51,14 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
 
 
+def _required_date(value: Any) -> date:
+    """A date the file must give (``check`` has refused a file without it)."""
+    found = _date(value)
+    if found is None:
+        raise ValueError("a date is required")
+    return found
+
+
 def nodes_in_order(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every node the file defines, each as ``{id, kind, name, data, edges, condition, valid_from,
     valid_to}``, in an order where an edge's target always comes first."""
@@ -77,7 +85,7 @@ def parameters_of(document: dict[str, Any]) -> Parameters:
     parameters = Parameters()
     for p in document.get("parameters", []):
         value = _date(p["value"]) if p["fact_type"] == "date" else p["value"]
-        parameters.add(p["key"], p["fact_type"], _date(p["valid_from"]), value, p["legal_basis"], _date(p.get("valid_to")))
+        parameters.add(p["key"], p["fact_type"], _required_date(p["valid_from"]), value, p["legal_basis"], _date(p.get("valid_to")))
     return parameters
 
 
@@ -154,7 +162,7 @@ async def import_policies(graph: PolicyGraph, document: dict[str, Any]) -> dict[
     counts = {"published": 0, "unchanged": 0, "parameters": 0}
     for p in document.get("parameters", []):
         value = _date(p["value"]) if p["fact_type"] == "date" else p["value"]
-        await graph.set_parameter(AUTHOR, p["key"], p["fact_type"], _date(p["valid_from"]), value, p["legal_basis"],
+        await graph.set_parameter(AUTHOR, p["key"], p["fact_type"], _required_date(p["valid_from"]), value, p["legal_basis"],
                                   _date(p.get("valid_to")))
         counts["parameters"] += 1
     for node in nodes_in_order(document):

@@ -59,7 +59,10 @@ class SentenceTransformerEmbedder:
             raise FileNotFoundError(f"sentence-transformers model directory not found: {path}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = SentenceTransformer(str(path), device=device)
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"the model at {path} does not say its embedding dimension")
+        self.dim = int(dim)
         self.batch_size = batch_size
         name = path.name.lower()
         self.query_prefix, self.passage_prefix = "", ""

@@ -111,6 +111,7 @@ class CachedEmbedder:
                 if vector is not None:
                     self._query_lru.move_to_end(text)
         missing = list(dict.fromkeys(t for t, v in zip(texts, cached, strict=True) if v is None))
+        fresh: dict[str, np.ndarray] = {}
         if missing:
             fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
             with self._lock:
@@ -119,7 +120,7 @@ class CachedEmbedder:
                     self._query_lru[text] = vector
                 while len(self._query_lru) > self._query_lru_size:
                     self._query_lru.popitem(last=False)
-            cached = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]
+        vectors = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack(cached).astype(np.float32, copy=False)
+        return np.vstack(vectors).astype(np.float32, copy=False)

@@ -79,15 +79,18 @@ class PinyinVocabulary:
         best: list[tuple[int, list[str | None]] | None] = [None] * (n + 1)
         best[0] = (0, [])
         for i in range(n):
-            if best[i] is None:
+            current = best[i]
+            if current is None:
                 continue
-            cost, words = best[i]
+            cost, words = current
             for length in range(min(MAX_WORD_SYLLABLES, n - i), 0, -1):
                 word = self._by_syllables.get(syllables[i:i + length]) if length >= 2 else None
                 step = (cost + 1, [*words, word]) if word else (cost + 3, [*words, None]) if length == 1 else None
-                if step and (best[i + length] is None or step[0] < best[i + length][0]):
+                prior = best[i + length]
+                if step and (prior is None or step[0] < prior[0]):
                     best[i + length] = step
-        return best[n][1] if best[n] else []
+        last = best[n]
+        return last[1] if last else []
 
     def transliterate(self, text: str) -> tuple[str, list[str]]:
         """Replace pinyin words by vocabulary words; also return homophone corrections of the
@@ -112,7 +115,7 @@ class PinyinVocabulary:
 
         corrections = []
         for run in _CJK_RUN.findall(converted):
-            for word in self._segment(tuple(lazy_pinyin(run))):
-                if word and word not in run and word not in corrections:
-                    corrections.append(word)
+            for heard in self._segment(tuple(lazy_pinyin(run))):
+                if heard and heard not in run and heard not in corrections:
+                    corrections.append(heard)
         return converted, corrections

@@ -15,6 +15,10 @@ import numpy as np
 
 class VectorIndex:
     def __init__(self, dim: int) -> None:
+        # one query at a time, a few thousand vectors: a single thread answers in about a millisecond.
+        # faiss's OpenMP threads would spin after every search and take the cores from the
+        # embedder (itself OpenMP) and the other requests: p50 several times worse on two cores.
+        faiss.omp_set_num_threads(1)
         self.dim = dim
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._next_id = 0
@@ -51,7 +55,7 @@ class VectorIndex:
     def _remove_locked(self, doc_id: str) -> None:
         ids = self._ids_of.pop(doc_id, None)
         if ids:
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]  # the stub lacks the array form
             for faiss_id in ids:
                 del self._owner[faiss_id]
 

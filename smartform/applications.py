@@ -15,12 +15,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from assistant.catalog import CatalogService
+from domain_errors import DomainError
 from smartform.drafts import OPEN, SUBMITTED, DraftError, DraftService
 from smartform.review import PreReview, Problem, visible
 from smartform.schemas import FormSchema
@@ -43,9 +43,11 @@ HANDOFF = "approval.handoff"
 STATUS_TEMPLATE_SCENE = "application_status"
 
 
-class ReviewFailed(Exception):
+class ReviewFailed(DomainError):
+    """Pre-review (智能受理) found problems; ``details`` lists them."""
+
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problems")
+        super().__init__("review_failed", "表单还有问题，请修改后再提交", [p.to_json() for p in problems])
         self.problems = problems
 
 
@@ -66,8 +68,29 @@ class Application:
                 "submitted_at": self.submitted_at.isoformat(), "timeline": self.timeline}
 
 
+class NamedItem(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class PublishedItem(Protocol):
+    """A service item as published: what an application records of it."""
+
+    @property
+    def item(self) -> NamedItem: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+class ItemLookup(Protocol):
+    """Where the published service items are (the guide catalog, ``assistant.catalog.CatalogService``)."""
+
+    async def get_item(self, code: str) -> PublishedItem | None: ...
+
+
 class ApplicationService:
-    def __init__(self, db: Database, outbox: Outbox, catalog: CatalogService, draft_service: DraftService,
+    def __init__(self, db: Database, outbox: Outbox, catalog: ItemLookup, draft_service: DraftService,
                  review: PreReview, *, subscribe_template: str = "", senders: Any = None) -> None:
         self.db = db
         self.outbox = outbox
@@ -93,7 +116,7 @@ class ApplicationService:
             raise ReviewFailed(problems)
         record = await self.catalog.get_item(form.item_code)
         if record is None:
-            raise DraftError(404, "item_not_found", "事项不存在或已下线")
+            raise DraftError("item_not_found", "事项不存在或已下线")
         # what was hidden when submitted is not part of the application
         data = {f.key: draft.data[f.key] for f in form.fields if f.key in draft.data and visible(f.visible_if, draft.data)}
         now = utcnow()

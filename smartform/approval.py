@@ -28,6 +28,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from domain_errors import DomainError
 from smartform.applications import STATUSES, ApplicationService
 from smartform.status_flow import DECIDED, InvalidTransition, changes_into
 from store.audit import AuditLog
@@ -136,11 +137,8 @@ NOT_YET_ACCEPTED = frozenset({"submitted", "supplement_requested"})
 MAX_REASON = 400  # the timeline note holds 500, and a rejection is prefixed with what it was
 
 
-class WorkbenchError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class WorkbenchError(DomainError):
+    """An approval action the workbench cannot take as asked."""
 
 
 def applicant(row: Any) -> str:
@@ -228,24 +226,24 @@ class Workbench:
         read and changed under one lock, so two approvers clicking at once decide it once."""
         chosen = ACTIONS.get(action)
         if chosen is None:
-            raise WorkbenchError(400, "unknown_action", "未知的审批操作")
+            raise WorkbenchError("unknown_action", "未知的审批操作")
         reason = " ".join(reason.split())
         if chosen.needs_reason and not reason:
-            raise WorkbenchError(422, "reason_required", f"{chosen.label}须填写原因")
+            raise WorkbenchError("reason_required", f"{chosen.label}须填写原因")
         if len(reason) > MAX_REASON:
-            raise WorkbenchError(422, "reason_too_long", f"原因不能超过 {MAX_REASON} 字")
+            raise WorkbenchError("reason_too_long", f"原因不能超过 {MAX_REASON} 字")
         async with self.db.transaction() as conn:
             row = (await conn.execute(sa.select(applications.c.status).select_from(
                 approval_queue.join(applications, applications.c.number == approval_queue.c.number))
                 .where(approval_queue.c.number == number).with_for_update(of=applications))).first()
             if row is None:
-                raise WorkbenchError(404, "application_not_found", f"工作台中没有申请 {number}")
+                raise WorkbenchError("application_not_found", f"工作台中没有申请 {number}")
             current = row.status
             if current in DECIDED:  # nothing is left for the workbench to do (the citizen may still rate it)
-                raise WorkbenchError(409, "already_decided",
+                raise WorkbenchError("already_decided",
                                      f"该申请已{STATUSES[current]}，不能再{chosen.label}")
             if current not in chosen.allowed_from:
-                raise WorkbenchError(409, "not_allowed_now",
+                raise WorkbenchError("not_allowed_now",
                                      f"该申请当前为“{STATUSES[current]}”，不能{chosen.label}")
             note = reason or None
             if action == "reject":  # one status for both: the citizen is told which it was
@@ -264,13 +262,13 @@ class Workbench:
 
     async def decide(self, number: str, status: str, note: str | None, actor: str) -> bool:
         """Record any status for an application the workbench holds, as staff decide it; the
-        status flow applies here too (409 ``invalid_transition``). False if there is no such
+        status flow applies here too (``invalid_transition``). False if there is no such
         application."""
         try:
             recorded = await self.applications.record_status(
                 number, status, event_id=f"workbench:{uuid.uuid4().hex}", note=note, source=f"workbench:{actor}")
         except InvalidTransition as refused:
-            raise WorkbenchError(409, refused.code, str(refused)) from None
+            raise WorkbenchError(refused.code, str(refused)) from None
         if not recorded:
             return False
         async with self.db.transaction() as conn:

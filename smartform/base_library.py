@@ -22,7 +22,7 @@ import logging
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,28 +133,39 @@ class DemoBaseLibrary(BaseLibrary):
 
 class CircuitBreaker:
     """Open after ``threshold`` failures in a row: calls fail at once for ``cooldown`` seconds, then
-    one trial call decides whether to close again."""
+    one trial call decides whether to close again (half-open). While the trial is under way every
+    other caller fails at once; a trial that never reports back (its caller was cancelled) is given
+    up after another ``cooldown``, and the next caller becomes the trial."""
 
-    def __init__(self, threshold: int = 5, cooldown_seconds: float = 30.0) -> None:
+    def __init__(self, threshold: int = 5, cooldown_seconds: float = 30.0, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.threshold = threshold
         self.cooldown = cooldown_seconds
+        self.monotonic = monotonic
         self.failures = 0
         self.opened_at: float | None = None
+        self.trial_started_at: float | None = None  # half-open: when the one trial call was let through
 
     def allow(self) -> bool:
         if self.opened_at is None:
             return True
-        return time.monotonic() - self.opened_at >= self.cooldown  # half-open: let one through
+        now = self.monotonic()
+        if now - self.opened_at < self.cooldown:
+            return False
+        if self.trial_started_at is not None and now - self.trial_started_at < self.cooldown:
+            return False  # the trial is under way: it alone decides
+        self.trial_started_at = now
+        return True
 
     def succeeded(self) -> None:
-        self.failures, self.opened_at = 0, None
+        self.failures, self.opened_at, self.trial_started_at = 0, None, None
 
     def failed(self) -> None:
         self.failures += 1
         if self.failures >= self.threshold:
             if self.opened_at is None:
                 log.warning("base library circuit opened after %d failures", self.failures)
-            self.opened_at = time.monotonic()
+            self.opened_at, self.trial_started_at = self.monotonic(), None
 
 
 def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain_errors import DomainError
 from smartform.base_library import split_field
 from smartform.schemas import FormSchema
 from store.audit import AuditLog
@@ -24,8 +25,11 @@ from store.tables import consents, utcnow
 LIBRARY_NAMES = {"population": "人口库", "legal_person": "法人库", "license": "电子证照库"}
 
 
-class ConsentError(ValueError):
+class ConsentError(DomainError):
     """A consent that cannot be granted as asked (a field the form does not read, …)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("consent_invalid", message)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain_errors import DomainError
 from smartform.base_library import Subject
 from smartform.prefill import PrefillService
 from smartform.schemas import FormSchema
@@ -29,12 +30,8 @@ OPEN, SUBMITTED = "open", "submitted"
 MAGIC = {"pdf": (b"%PDF-",), "png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",)}
 
 
-class DraftError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.details = details
+class DraftError(DomainError):
+    """A draft (or its attachment) that cannot be read or changed as asked."""
 
 
 @dataclass
@@ -119,7 +116,7 @@ class DraftService:
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.user_id == user_id))).first()
         if row is None or (row.status == OPEN and row.expires_at <= utcnow()):
-            raise DraftError(404, "draft_not_found", "没有找到这份草稿（草稿超过期限未修改会被清除）")
+            raise DraftError("draft_not_found", "没有找到这份草稿（草稿超过期限未修改会被清除）")
         return _draft(row)
 
     async def save(self, user_id: str, form: FormSchema, draft_id: str, data: dict[str, Any], revision: int) -> Draft:
@@ -127,21 +124,21 @@ class DraftService:
         refused; a stale revision is a conflict (another device saved first)."""
         unknown = sorted(set(data) - {f.key for f in form.fields})
         if unknown:
-            raise DraftError(422, "unknown_fields", "表单中没有这些字段", details={"fields": unknown})
+            raise DraftError("unknown_fields", "表单中没有这些字段", details={"fields": unknown})
         now = utcnow()
         async with self.db.transaction() as conn:
             row = (await conn.execute(sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.user_id == user_id)
                                       .with_for_update())).first()
             if row is None or row.expires_at <= now:
-                raise DraftError(404, "draft_not_found", "没有找到这份草稿（草稿超过期限未修改会被清除）")
+                raise DraftError("draft_not_found", "没有找到这份草稿（草稿超过期限未修改会被清除）")
             if row.status != OPEN:
-                raise DraftError(409, "draft_submitted", "这份草稿已经提交，不能再修改")
+                raise DraftError("draft_submitted", "这份草稿已经提交，不能再修改")
             if row.revision != revision:
-                raise DraftError(409, "draft_conflict", "草稿已在其他设备上修改，请刷新后再改",
+                raise DraftError("draft_conflict", "草稿已在其他设备上修改，请刷新后再改",
                                  details={"revision": row.revision})
             locked = [k for k, p in row.provenance.items() if p.get("locked") and data.get(k) != p.get("value")]
             if locked:
-                raise DraftError(422, "field_locked", "这些信息来自权威数据，不能修改", details={"fields": locked})
+                raise DraftError("field_locked", "这些信息来自权威数据，不能修改", details={"fields": locked})
             provenance = {k: (row.provenance.get(k) if row.data.get(k) == v and k in row.provenance
                               else {"from": "user", "locked": False, "value": None}) for k, v in data.items()}
             await conn.execute(drafts.update().where(drafts.c.id == draft_id).values(
@@ -153,16 +150,16 @@ class DraftService:
         """Store an uploaded file for one of the form's attachments (replacing an earlier one)."""
         draft = await self.get(user_id, draft_id)
         if draft.status != OPEN:
-            raise DraftError(409, "draft_submitted", "这份草稿已经提交，不能再修改")
+            raise DraftError("draft_submitted", "这份草稿已经提交，不能再修改")
         spec = next((a for a in form.attachments if a.key == key), None)
         if spec is None:
-            raise DraftError(422, "unknown_attachment", "表单中没有这项附件", details={"key": key})
+            raise DraftError("unknown_attachment", "表单中没有这项附件", details={"key": key})
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         if extension not in spec.types or not content.startswith(MAGIC[extension]):
-            raise DraftError(415, "attachment_type", f"{spec.label}只接受 {'、'.join(spec.types)} 文件",
+            raise DraftError("attachment_type", f"{spec.label}只接受 {'、'.join(spec.types)} 文件",
                              details={"key": key, "allowed": spec.types})
         if len(content) > spec.max_mb * 1024 * 1024:
-            raise DraftError(413, "attachment_too_large", f"{spec.label}不能超过{spec.max_mb:g}MB",
+            raise DraftError("attachment_too_large", f"{spec.label}不能超过{spec.max_mb:g}MB",
                              details={"key": key, "max_mb": spec.max_mb})
         digest = hashlib.sha256(content).hexdigest()
         path = self.stored_file(digest)

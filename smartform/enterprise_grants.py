@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from domain_errors import DomainError
 from logs import mask_id_number, mask_name
 from smartform.base_library import BaseLibrary
 from smartform.validators import check_id_number
@@ -27,10 +28,8 @@ SCOPES = {"policy": "查看企业信息和政策匹配", "apply": "读取企业�
 MAX_GRANT_DAYS = 366  # a grant is renewed at least yearly, as a paper 授权委托书 usually is
 
 
-class GrantError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class GrantError(DomainError):
+    """An enterprise authorisation (企业授权) that cannot be granted as asked."""
 
 
 class EnterpriseGrants:
@@ -58,14 +57,15 @@ class EnterpriseGrants:
         if not await self.library.verify_person(agent_name.strip(), normalized):
             raise GrantError("agent_mismatch", "经办人的姓名与身份证号不匹配")
         now = self.clock()
-        record = {"id": uuid.uuid4().hex, "uscc": uscc, "agent_id_hash": self.id_hash(normalized),
+        grant_id = uuid.uuid4().hex
+        record = {"id": grant_id, "uscc": uscc, "agent_id_hash": self.id_hash(normalized),
                   "agent_name_masked": mask_name(agent_name.strip()), "agent_id_masked": mask_id_number(normalized),
                   "scopes": sorted(set(scopes)), "granted_by": representative, "granted_at": now,
                   "expires_at": now + timedelta(days=days)}
         async with self.db.transaction() as conn:
             await conn.execute(enterprise_grants.insert().values(**record))
             await self.audit.record(conn, actor=f"user:{representative}", action="enterprise_grant.grant",
-                                    target_type="enterprise_grant", target_id=record["id"],
+                                    target_type="enterprise_grant", target_id=grant_id,
                                     after=_shown(record), details={"uscc": uscc})
         return _shown(record)
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from assistant.dialogue import session_owner
+from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import (
@@ -30,11 +31,8 @@ MAX_REPLY = 1000  # the task's reply column
 MINIAPP = "miniapp"  # the channel of answers a signed-in user can rate (miniapp_api.chat.CHANNEL)
 
 
-class EvaluationError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class EvaluationError(DomainError):
+    """An evaluation or follow-up reply that cannot be recorded as asked."""
 
 
 class Evaluations:
@@ -47,14 +45,14 @@ class Evaluations:
                      comment: str | None) -> dict[str, Any]:
         unknown = [t for t in tags if t not in TAGS]
         if unknown:
-            raise EvaluationError(422, "unknown_tags", f"不支持的标签：{'、'.join(unknown)}")
+            raise EvaluationError("unknown_tags", f"不支持的标签：{'、'.join(unknown)}", {"tags": list(TAGS)})
         item_code = department = None
         async with self.db.read() as conn:
             if target_type == "application":
                 row = (await conn.execute(sa.select(applications.c.user_id, applications.c.item_code)
                                           .where(applications.c.number == target_id))).first()
                 if row is None or row.user_id != user_id:
-                    raise EvaluationError(404, "application_not_found", "没有找到这个申请")
+                    raise EvaluationError("application_not_found", "没有找到这个申请")
                 item_code = row.item_code
                 department = (await conn.execute(sa.select(service_items.c.department)
                                                  .where(service_items.c.code == item_code))).scalar()
@@ -65,7 +63,7 @@ class Evaluations:
                 # the mini-program is where a user is signed in; an anonymous session's answers
                 # belong to nobody we know
                 if turn is None or turn.channel != MINIAPP or session_owner(turn.session_key) != user_id:
-                    raise EvaluationError(404, "answer_not_found", "没有找到这条回答")
+                    raise EvaluationError("answer_not_found", "没有找到这条回答")
         now = utcnow()
         try:
             async with self.db.transaction() as conn:
@@ -80,7 +78,7 @@ class Evaluations:
                     await conn.execute(followup_tasks.insert().values(
                         evaluation_id=evaluation_id, status="open", due_at=followup, created_at=now))
         except IntegrityError:
-            raise EvaluationError(409, "already_evaluated", "您已经评价过了") from None
+            raise EvaluationError("already_evaluated", "您已经评价过了") from None
         return {"id": evaluation_id, "followup_due_at": followup.isoformat() if followup else None}
 
     async def stats(self, *, item: str | None = None, department: str | None = None,
@@ -120,9 +118,9 @@ class Evaluations:
         their message centre (好差评 asks that the rater hear what was done), and it is audited."""
         reply = reply.strip()
         if not reply:
-            raise EvaluationError(422, "reply_required", "请填写整改回复")
+            raise EvaluationError("reply_required", "请填写整改回复")
         if len(reply) > MAX_REPLY:
-            raise EvaluationError(422, "reply_too_long", f"整改回复不能超过 {MAX_REPLY} 字")
+            raise EvaluationError("reply_too_long", f"整改回复不能超过 {MAX_REPLY} 字")
         now = utcnow()
         async with self.db.transaction() as conn:
             row = (await conn.execute(sa.select(followup_tasks.c.status, followup_tasks.c.due_at,
@@ -131,9 +129,9 @@ class Evaluations:
                                       .join(evaluations, evaluations.c.id == followup_tasks.c.evaluation_id)
                                       .where(followup_tasks.c.id == task_id).with_for_update(of=followup_tasks))).first()
             if row is None:
-                raise EvaluationError(404, "followup_not_found", "没有这个整改任务")
+                raise EvaluationError("followup_not_found", "没有这个整改任务")
             if row.status != "open":
-                raise EvaluationError(409, "followup_answered", "该整改任务已经回复过了")
+                raise EvaluationError("followup_answered", "该整改任务已经回复过了")
             await conn.execute(followup_tasks.update().where(followup_tasks.c.id == task_id)
                                .values(status="answered", reply=reply, answered_at=now))
             what = f"申请 {row.target_id}" if row.target_type == "application" else "智能客服的回答"

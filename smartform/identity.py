@@ -23,11 +23,13 @@ from typing import TypeVar
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from codes import check_credit_code
+from domain_errors import DomainError
 from logs import mask_id_number, mask_name
 from smartform.base_library import BaseLibrary, Subject
 from smartform.enterprise_grants import EnterpriseGrants
 from smartform.identity_platform import HIGH, IdentityPlatform, PlatformError
-from smartform.validators import check_credit_code, check_id_number
+from smartform.validators import check_id_number
 from store.audit import AuditLog
 from store.database import Database
 from store.tables import identity_authorizations, users, utcnow
@@ -49,11 +51,9 @@ _UNBOUND = {"id_number_cipher": None, "id_number_hash": None, "id_number_masked"
             "bound_at": None, "uscc": None, "enterprise_role": None, "identity_level": None, "identity_subject": None}
 
 
-class BindingError(ValueError):
-    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.retry_after = retry_after
+class BindingError(DomainError):
+    """A real-name or enterprise binding that cannot be made as asked (``too_many_attempts``: when
+    to try again is in ``details`` and ``retry_after``)."""
 
 
 class Identities:
@@ -109,10 +109,10 @@ class Identities:
             row = (await conn.execute(sa.select(identity_authorizations).where(
                 identity_authorizations.c.state_hash == _sha256(state)))).first()
             fresh = row is not None and row.user_id == user_id and row.used_at is None and row.expires_at > now
-            if fresh:
+            if fresh and row is not None:
                 await conn.execute(identity_authorizations.update().where(
                     identity_authorizations.c.state_hash == row.state_hash).values(used_at=now))
-        if not fresh:
+        if not fresh or row is None:
             raise BindingError("authorization_invalid", "认证已过期或已使用，请重新发起统一身份认证")
         identity = await self._platform_call(self.platform.redeem(code, row.code_verifier, row.nonce))
         await self._bind(user_id, identity.id_number, identity.name, level=identity.level,
@@ -152,7 +152,7 @@ class Identities:
                                                        (BIND_PER_ADDRESS, address)])
         except Throttled as exc:
             raise BindingError("too_many_attempts", "实名认证尝试次数过多，请明天再试，或使用统一身份认证",
-                               retry_after=exc.retry_after) from None
+                               {"retry_after_seconds": exc.retry_after}, retry_after=exc.retry_after or 86400) from None
         match = await self.library.verify_person(name.strip(), normalized)
         await self.throttle.settle(reservation, succeeded=bool(match))
         if not match:

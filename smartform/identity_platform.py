@@ -16,13 +16,13 @@ import base64
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from smartform.validators import check_id_number
 
@@ -139,7 +139,7 @@ class OidcIdentityPlatform:
             metadata = await self._discover()
             answer = await self._call("GET", metadata["jwks_uri"])
             try:
-                self._keys = KeySet.import_key_set(answer)
+                self._keys = KeySet.import_key_set(cast(KeySetSerialization, answer))  # checked right here
             except (JoseError, ValueError, KeyError, TypeError) as exc:
                 raise PlatformError("platform_answer_invalid", "统一身份认证平台的公钥无法读取") from exc
             self._keys_at = time.monotonic()

@@ -42,8 +42,8 @@ class PrefillService:
     async def prefill(self, user_id: str, form: FormSchema, subject: Subject) -> Prefill:
         allowed, consent_ids = await self.consents.live_fields(user_id, form.item_code)
         sourced = form.sourced_fields()
-        wanted = sorted({f.source for f in sourced if f.source in allowed})
-        result = Prefill(not_consented=sorted({f.source for f in sourced if f.source not in allowed}))
+        wanted = sorted({f.source for f in sourced if f.source and f.source in allowed})
+        result = Prefill(not_consented=sorted({f.source for f in sourced if f.source and f.source not in allowed}))
         if not wanted:
             result.message = "未授权读取基础库信息，请手动填写"
             return result

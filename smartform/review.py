@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import china_time
+from codes import check_credit_code
 from smartform.base_library import BaseLibrary, LibraryUnavailable
 from smartform.schemas import Condition, FormField, FormSchema
 from smartform.validators import (
     RegionCodes,
     check_amount,
     check_bank_card,
-    check_credit_code,
     check_date,
     check_id_number,
     check_phone,
@@ -98,13 +99,15 @@ def check_value(f: FormField, value: Any, today: date, regions: RegionCodes | No
 
 
 class PreReview:
-    def __init__(self, library: BaseLibrary | None = None, regions: RegionCodes | None = None) -> None:
+    def __init__(self, library: BaseLibrary | None = None, regions: RegionCodes | None = None, *,
+                 clock: china_time.Clock = china_time.utc_now) -> None:
         self.library = library
         self.regions = regions
+        self.clock = clock
 
     async def review(self, form: FormSchema, data: dict[str, Any], uploaded: set[str],
                      today: date | None = None) -> list[Problem]:
-        today = today or date.today()
+        today = today or china_time.today(self.clock)  # the day in China, not the server's
         problems: list[Problem] = []
         for f in form.fields:
             if not visible(f.visible_if, data):
@@ -154,17 +157,18 @@ class PreReview:
             names = [n for n in (rule.id_field, rule.name_field, rule.start, rule.end, rule.field) if n]
             if any(n in bad or _empty(data.get(n)) or not visible(fields[n].visible_if, data) for n in names):
                 continue  # a missing or already-wrong value has its own problem
-            if rule.rule == "age_between":
+            # a rule checks only when it names its fields (a schema that leaves one out gets no check)
+            if rule.rule == "age_between" and rule.id_field:
                 age = check_id_number(str(data[rule.id_field]), regions=self.regions, today=today).parts.get("age")
                 if age is not None and not ((rule.min or 0) <= age <= (rule.max or 200)):
                     problems.append(Problem(rule.id_field, "age", rule.message))
-            elif rule.rule == "date_order":
+            elif rule.rule == "date_order" and rule.start and rule.end:
                 if str(data[rule.start]) > str(data[rule.end]):
                     problems.append(Problem(rule.end, "date_order", rule.message))
-            elif rule.rule == "not_in_future":
+            elif rule.rule == "not_in_future" and rule.field:
                 if str(data[rule.field]) > today.isoformat():
                     problems.append(Problem(rule.field, "in_future", rule.message))
-            elif rule.rule == "name_matches_id" and self.library is not None:
+            elif rule.rule == "name_matches_id" and self.library is not None and rule.id_field and rule.name_field:
                 id_number = check_id_number(str(data[rule.id_field]), regions=self.regions, today=today).parts["normalized"]
                 try:
                     match = await self.library.verify_person(str(data[rule.name_field]).strip(), id_number)

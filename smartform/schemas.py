@@ -75,6 +75,10 @@ class FormField(BaseModel):
         return self
 
 
+FileType = Literal["jpg", "jpeg", "png", "pdf"]
+_COMMON_FILE_TYPES: tuple[FileType, ...] = ("jpg", "png", "pdf")
+
+
 class Attachment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +86,7 @@ class Attachment(BaseModel):
     label: str = Field(max_length=60)
     material: str = Field(max_length=100)  # the guide's material this attachment provides
     required: bool = True
-    types: list[Literal["jpg", "jpeg", "png", "pdf"]] = Field(default_factory=lambda: ["jpg", "png", "pdf"])
+    types: list[FileType] = Field(default_factory=lambda: list(_COMMON_FILE_TYPES))
     max_mb: float = Field(default=5, gt=0, le=20)
     visible_if: Condition | None = None
 

@@ -36,7 +36,7 @@ There is no withdrawn status: citizens cannot withdraw an application yet.
 
 from __future__ import annotations
 
-from typing import Any
+from domain_errors import DomainError
 
 STATUSES = {  # what the approval back end reports, and what the user reads
     "submitted": "已提交", "accepted": "已受理", "in_review": "审查中", "supplement_requested": "需补正材料",
@@ -60,22 +60,18 @@ FINAL = frozenset(status for status, following in TRANSITIONS.items() if not fol
 DECIDED = FINAL | {"approved"}
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(DomainError):
     """A status change the table forbids; nothing was changed."""
-
-    code = "invalid_transition"
 
     def __init__(self, number: str, current: str, requested: str) -> None:
         why = "已办结，状态不能再变更" if current in FINAL else f"不能变为“{STATUSES[requested]}”"
-        super().__init__(f"申请 {number} 当前为“{STATUSES[current]}”，{why}（{current} → {requested} 不允许）")
+        super().__init__("invalid_transition",
+                         f"申请 {number} 当前为“{STATUSES[current]}”，{why}（{current} → {requested} 不允许）",
+                         {"application_no": number, "from": current, "to": requested,
+                          "allowed": sorted(TRANSITIONS[current])})
         self.number = number
         self.current = current
         self.requested = requested
-
-    @property
-    def details(self) -> dict[str, Any]:
-        return {"application_no": self.number, "from": self.current, "to": self.requested,
-                "allowed": sorted(TRANSITIONS[self.current])}
 
 
 def may_follow(current: str, requested: str) -> bool:

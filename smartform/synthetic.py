@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smartform.validators import id_check_digit, organisation_code_check_digit, uscc_check_digit
+from codes import organisation_code_check_digit, uscc_check_digit
+from smartform.validators import id_check_digit
 from store.database import Database
 from store.tables import base_library_records
 

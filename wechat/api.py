@@ -8,12 +8,10 @@ invalid or expired, refresh it once and try again.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import httpx
-
-if TYPE_CHECKING:
-    from wechat.tokens import AccessTokenManager
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +35,33 @@ class WeChatUnreachable(Exception):
     """No answer from WeChat (connection refused, timeout, not JSON)."""
 
 
+class AccessTokens(Protocol):
+    """Where the calls that need the access token get it (``wechat.tokens.AccessTokenManager``)."""
+
+    async def get(self) -> str: ...
+
+    async def invalidate(self, failed_token: str) -> str: ...
+
+
+class StableTokenSource(Protocol):
+    """What an access-token manager fetches fresh tokens from: this API, for one appid."""
+
+    appid: str
+
+    async def fetch_stable_token(self, *, force_refresh: bool = False) -> tuple[str, int]: ...
+
+
 class WeChatApi:
-    def __init__(self, base_url: str, appid: str, secret: str, *, timeout_seconds: float = 5.0) -> None:
+    """``tokens`` builds the access-token manager from this API (which it fetches tokens from),
+    e.g. ``partial(AccessTokenManager, db)``; without it only ``code2session`` and the token fetch
+    itself work (the mini-program's login needs nothing more)."""
+
+    def __init__(self, base_url: str, appid: str, secret: str, *, timeout_seconds: float = 5.0,
+                 tokens: Callable[[StableTokenSource], AccessTokens] | None = None) -> None:
         self.appid = appid
         self._secret = secret
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_seconds)
-        self.tokens: AccessTokenManager | None = None  # set by the composition root
+        self.tokens: AccessTokens | None = tokens(self) if tokens is not None else None
 
     async def close(self) -> None:
         await self.http.aclose()

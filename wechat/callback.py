@@ -18,8 +18,9 @@ from sanic.response import HTTPResponse, text
 from sanic_ext import openapi
 from sanic_ext.extensions.openapi.definitions import Parameter, Response
 
-from miniapp_api.common import ApiError, read_body
-from miniapp_api.docs import ERROR
+from web.bodies import read_body
+from web.docs import ERROR
+from web.errors import ApiError
 from wechat.inbox import MessageInbox
 from wechat.messages import parse_incoming
 from wechat.render import passive_xml

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from china_time import CHINA
 from store.database import Database
 from store.tables import utcnow, wechat_tokens
-from wechat.api import WeChatApi
+from wechat.api import StableTokenSource
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class TokenBudgetExhausted(Exception):
 
 
 class AccessTokenManager:
-    def __init__(self, db: Database, api: WeChatApi, *, daily_budget: int = 100,
+    def __init__(self, db: Database, api: StableTokenSource, *, daily_budget: int = 100,
                  refresh_margin_seconds: float = 300.0, lease_seconds: float = 30.0,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db

@@ -18,6 +18,7 @@ from store.tables import (
     service_items,
     wechat_sends,
 )
+from web.errors import status_of
 
 MAY = DateRange(date(2026, 5, 1), date(2026, 5, 3))
 
@@ -150,4 +151,4 @@ def test_the_date_range_defaults_to_the_last_30_days_and_refuses_bad_ones():
                               ("2024-01-01", "2026-05-01", "range_too_long")):
         with pytest.raises(AnalyticsError) as refused:
             DateRange.parse(first, last, today)
-        assert refused.value.code == code and refused.value.status == 400
+        assert refused.value.code == code and status_of(refused.value.code) == 400

@@ -12,6 +12,7 @@ from assistant.catalog import CatalogService
 from assistant.guide_diff import diff_items
 from assistant.guide_drafts import GuideDraftError, GuideDrafts, parse_item
 from assistant.models import Material, ServiceItem
+from web.errors import status_of
 
 MARRIAGE = ServiceItem(code="CD-9001", name="结婚登记", aliases=["领结婚证"], department="成都市民政局",
                        audience=["个人"], conditions="男女双方自愿。\n达到法定婚龄。",
@@ -58,7 +59,7 @@ async def test_a_stale_draft_edit_is_a_conflict_that_overwrites_nothing(drafts):
     assert second.revision == 2
     with pytest.raises(GuideDraftError) as stale:
         await drafts.save("wang.admin", edited(name="结婚登记（三）"), base_version=1, revision=1)
-    assert stale.value.status == 409 and stale.value.code == "draft_changed"
+    assert status_of(stale.value.code) == 409 and stale.value.code == "draft_changed"
     assert (await drafts.get("CD-9001")).item.name == "结婚登记（二）"
     with pytest.raises(GuideDraftError) as twice:  # a second "new" draft of the same item
         await drafts.save("wang.admin", edited(name="另一份"), base_version=1, revision=None)
@@ -74,7 +75,7 @@ async def test_publishing_over_someone_elses_publication_is_a_conflict_that_over
     await catalog.save_item(edited(fees="免费，工本费另计"), actor="importer")  # published meanwhile: version 2
     with pytest.raises(GuideDraftError) as conflict:
         await drafts.publish("zhao.reviewer", "CD-9001")
-    assert conflict.value.status == 409 and conflict.value.code == "item_changed"
+    assert status_of(conflict.value.code) == 409 and conflict.value.code == "item_changed"
     assert conflict.value.details == {"current_version": 2}
     record = await catalog.get_item("CD-9001")
     assert (record.version, record.item.fees) == (2, "免费，工本费另计")
@@ -105,10 +106,10 @@ async def test_discarding_a_draft_keeps_the_published_guide_and_is_audited(draft
     assert entry["action"] == "guide_draft.discard" and entry["before"]["notes"] == "草稿中的提示"
     with pytest.raises(GuideDraftError) as gone:
         await drafts.discard("li.editor", "CD-9001")
-    assert gone.value.status == 404
+    assert status_of(gone.value.code) == 404
     with pytest.raises(GuideDraftError) as unpublishable:
         await drafts.publish("zhao.reviewer", "CD-9001")
-    assert unpublishable.value.status == 404
+    assert status_of(unpublishable.value.code) == 404
 
 
 async def test_the_overview_searches_names_codes_and_aliases_and_filters(drafts, catalog):
@@ -132,7 +133,7 @@ def test_an_invalid_guide_is_refused_with_every_problem_by_path():
                 "materials": [{"name": "户口簿", "count": "两"}, {"name": "", "count": 101}]}
     with pytest.raises(GuideDraftError) as refused:
         parse_item(document)
-    assert refused.value.status == 422
+    assert status_of(refused.value.code) == 422
     problems = {p["path"]: p["message"] for p in refused.value.details}
     assert problems == {"name": "不能为空", "visits": "应为整数", "materials.0.count": "应为整数",
                         "materials.1.name": "不能为空", "materials.1.count": "不能大于 100"}
@@ -179,7 +180,7 @@ async def test_no_one_who_saved_any_revision_of_a_draft_may_publish_it(drafts, c
     for who in ("wang.admin", "li.editor"):  # the earlier author as much as the last one
         with pytest.raises(GuideDraftError) as own:
             await drafts.publish(who, "CD-9001", revision=2)
-        assert (own.value.status, own.value.code) == (403, "own_change") and "不能发布自己参与的修改" in str(own.value)
+        assert (status_of(own.value.code), own.value.code) == (403, "own_change") and "不能发布自己参与的修改" in str(own.value)
         assert own.value.details == {"authors": ["wang.admin", "li.editor"]}
     record = await catalog.get_item("CD-9001")
     assert (record.version, record.item.fees) == (1, "")  # nothing was published…

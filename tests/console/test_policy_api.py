@@ -3,7 +3,6 @@ reruns on publish, the 免申即享 list as JSON and CSV, and the refusals on th
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import date
@@ -11,8 +10,8 @@ from datetime import date
 from console.policy_api import automatic_csv
 from policy_graph.graph import NodeVersion
 from tests.console.conftest import TRUE_FIRM, UNKNOWN_FIRM, add_staff, bearer, load_firms
+from tests.helpers import wait_until, walk_pages
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_common_rules import walk_pages
 
 ITEM = "/api/v1/staff/policy/nodes/item:cd-patent-grant"
 CONDITION = {"all": [
@@ -25,12 +24,14 @@ DRAFT = {"kind": "item", "name": "发明专利授权资助", "condition": CONDIT
 
 async def until_matched(http, headers, expected: int) -> dict:  # type: ignore[no-untyped-def]
     """Publishing wakes the matching loop; wait for it to have matched every enterprise."""
-    for _ in range(100):
-        answer = await http.get(f"{ITEM.replace('nodes', 'items')}/matches", headers=headers)
-        if answer.status_code == 200 and sum(answer.json()["counts"].values()) == expected:
-            return answer.json()
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never matched: {answer.status_code} {answer.text[:300]}")
+    answers = []
+
+    async def matched() -> bool:
+        answers.append(answer := await http.get(f"{ITEM.replace('nodes', 'items')}/matches", headers=headers))
+        return answer.status_code == 200 and sum(answer.json()["counts"].values()) == expected
+
+    await wait_until(matched, interval=0.1)
+    return answers[-1].json()
 
 
 async def test_an_item_goes_from_draft_through_review_to_published_and_matches(app):

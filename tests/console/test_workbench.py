@@ -5,12 +5,11 @@ with an external approval back end the page says so."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from tests.console.conftest import add_staff, sign_in_page
+from tests.helpers import PDF, PERSON, filled, login, wait_until
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_forms_api import PDF, PERSON, filled, login
 
 
 async def submit_application(app, http) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -35,10 +34,7 @@ async def test_an_application_is_accepted_then_approved_and_the_citizen_sees_bot
     async with serve(app) as http:
         await add_staff(app)
         number, citizen = await submit_application(app, http)
-        for _ in range(100):  # the outbox worker hands it to the embedded workbench
-            if await app.ctx.workbench.waiting():
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(app.ctx.workbench.waiting)  # the outbox worker hands it to the embedded workbench
 
         editor = await sign_in_page(http, "li.editor")
         assert (await http.get("/console/workbench")).status_code == 403

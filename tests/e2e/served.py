@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-RONGYIBAN = [sys.executable, "-c", "import sys, server; sys.exit(server.main())"]
+RONGYIBAN = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

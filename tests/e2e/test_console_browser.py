@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from server import create_app
 from tests.console.conftest import PASSWORD, TRUE_FIRM, add_staff, load_firms
 from tests.e2e.browser import chromium, new_page, no_horizontal_scroll, screenshot
+from tests.helpers import wait_until
 from tests.miniapp_api.conftest import serve
 
 
@@ -31,6 +34,7 @@ MAIN_PAGES = {"guides": "/console/guides", "guide-editor": "/console/guides/CD-0
               "analytics": "/console/analytics", "staff": "/console/staff"}
 
 
+@pytest.mark.slow  # drives a real browser
 async def test_staff_edit_an_faq_and_publish_a_policy_item_in_the_browser(test_settings):
     app = create_app(test_settings.with_overrides(assistant=True))
     async with serve(app) as http, chromium() as browser:
@@ -48,10 +52,7 @@ async def test_staff_edit_an_faq_and_publish_a_policy_item_in_the_browser(test_s
         await screenshot(editor, "03-faq-editor")
         await editor.get_by_role("button", name="保存").click()
         await editor.wait_for_selector(".notice")
-        for _ in range(600):  # the assistant is built in the background at start
-            if app.ctx.dialogue is not None:
-                break
-            await asyncio.sleep(0.5)
+        await wait_until(lambda: app.ctx.dialogue is not None, timeout=300)  # built in the background at start
         await editor.goto(f"/console/hit-test?q={FAQ_QUESTION}")  # the answer the assistant would give
         assert NEW_ANSWER in await editor.inner_text("main")
         await screenshot(editor, "04-hit-test-faq")
@@ -98,11 +99,11 @@ async def test_staff_edit_an_faq_and_publish_a_policy_item_in_the_browser(test_s
         await reviewer.get_by_role("button", name="发布").click()
         await reviewer.wait_for_selector("text=已发布，正在重新匹配企业")
 
-        for _ in range(50):  # publishing wakes the matching loop
+        async def matched() -> bool:  # publishing wakes the matching loop
             await reviewer.reload()
-            if await reviewer.locator("#matches").count():
-                break
-            await asyncio.sleep(0.2)
+            return bool(await reviewer.locator("#matches").count())
+
+        await wait_until(matched, interval=0.2)
         matches = await reviewer.inner_text("#matches")
         assert "符合 1 家" in matches and "待确认 1 家" in matches and TRUE_FIRM in matches
         assert await reviewer.locator("svg[role=img]").count() == 1  # the neighbourhood picture

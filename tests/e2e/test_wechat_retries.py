@@ -9,10 +9,13 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.served import served
 from tests.wechat.conftest import AES_KEY, TOKEN, PlaysWeChat, text_xml
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
+
+pytestmark = pytest.mark.slow  # starts `rongyiban serve`
 
 
 def service_env(tmp_path: Path, embedding_cache_file: str, api_base: str) -> dict[str, str]:
@@ -33,7 +36,6 @@ async def test_four_concurrent_deliveries_two_workers_one_answer(tmp_path, embed
                 return await PlaysWeChat(http).post(xml)
 
         deliveries = await asyncio.gather(*(deliver() for _ in range(4)))
-        await asyncio.sleep(1.0)  # time for a late or duplicate customer-service message, were there one
         custom_messages = local_wechat.calls("/cgi-bin/message/custom/send")
 
     assert all(d.status == 200 for d in deliveries)
@@ -42,4 +44,7 @@ async def test_four_concurrent_deliveries_two_workers_one_answer(tmp_path, embed
     with sqlite3.connect(tmp_path / "var" / "rongyiban.db") as db:
         turns = db.execute("SELECT count(*) FROM chat_turns WHERE session_key = 'wechat:o_retried'").fetchone()[0]
         messages = db.execute("SELECT status, mode FROM wechat_messages").fetchall()
+        late_jobs = db.execute("SELECT count(*) FROM outbox_jobs WHERE kind = 'wechat.late_reply'").fetchone()[0]
     assert turns == 1 and messages == [("answered", "passive")]
+    # answered in place: no late customer-service message was ever queued, so none can follow
+    assert late_jobs == 0

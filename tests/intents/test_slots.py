@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from intents.slots import TICKET_NUMBER, RegionTable, extract_slots, find_aspect
 from server import DEMO_DIR
+from tests.helpers import china_day_at_half_past_eleven_utc, half_past_eleven_utc
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,9 @@ def test_phone_and_id_numbers_in_any_format_as_plain_digits(text, phones, ids):
     slots = extract_slots(text, RegionTable([]))
     assert (slots.phone_numbers, slots.id_numbers) == (phones, ids)
     assert (slots.has_phone_number, slots.has_id_number) == (bool(phones), bool(ids))
+
+
+def test_relative_dates_count_from_the_day_in_china(regions):
+    """At 23:30 UTC it is 07:30 tomorrow in Chengdu: "明天" is the day after that."""
+    slots = extract_slots("明天去办", regions, clock=half_past_eleven_utc)
+    assert slots.dates == [china_day_at_half_past_eleven_utc() + timedelta(days=1)]

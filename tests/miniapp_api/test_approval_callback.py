@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from smartform.approval import signature
 from smartform.status_flow import FINAL, STATUSES, TRANSITIONS
 from store.tables import application_events, applications, user_messages
-from tests.miniapp_api.test_items_api import assert_error
+from tests.helpers import assert_error
 
 SECRET = "callback-test-secret"
 CALLBACK = "/api/v1/approval/callback"

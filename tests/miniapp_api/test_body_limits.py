@@ -8,59 +8,15 @@ must answer before the rest of the body arrives, because it never will (``unread
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
-from miniapp_api.common import MAX_JSON_DEPTH
 from store.tables import evaluations, followup_tasks
-from tests.miniapp_api.test_forms_api import PDF, login
-from tests.miniapp_api.test_items_api import assert_error
-from tests.miniapp_api.test_me_api import add_application, signed_in
+from tests.helpers import PDF, add_application, assert_error, chunked, login, signed_in, unread_body
+from web.bodies import MAX_JSON_DEPTH
 
 MB = 1024 * 1024
-
-
-async def unread_body(base_url: str, method: str, path: str, headers: dict[str, str],
-                      sent: list[bytes] = ()) -> tuple[int, dict[str, Any]]:  # type: ignore[assignment]
-    """Send a request's head and only ``sent`` of its body, then read the answer: (status, JSON).
-    A server that waited for the rest would never answer; the guard below then fails the test
-    instead of letting it hang."""
-    url = httpx.URL(base_url)
-
-    async def exchange() -> tuple[int, dict[str, Any]]:
-        reader, writer = await asyncio.open_connection(url.host, url.port)
-        try:
-            head = f"{method} {path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
-            head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
-            writer.write(head.encode())
-            for part in sent:
-                writer.write(part)
-            await writer.drain()
-            status = int((await reader.readline()).split()[1])
-            answer_headers = {}
-            while (line := (await reader.readline()).strip()):
-                name, _, value = line.decode().partition(":")
-                answer_headers[name.lower()] = value.strip()
-            body = await reader.readexactly(int(answer_headers["content-length"]))
-            return status, json.loads(body)
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(exchange(), timeout=60)
-
-
-def chunked(total: int, chunk: int = 65_536) -> list[bytes]:
-    """``total`` bytes of JSON whitespace in chunks, without the final empty chunk: the body is never done."""
-    parts = []
-    while total > 0:
-        size = min(chunk, total)
-        parts.append(f"{size:x}\r\n".encode() + b" " * size + b"\r\n")
-        total -= size
-    return parts
 
 
 async def test_an_over_limit_json_body_is_refused_before_the_handler_runs(app, client):

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.tables import chat_turns, followup_tasks
-from tests.miniapp_api.test_items_api import assert_error
-from tests.miniapp_api.test_me_api import signed_in
+from tests.helpers import assert_error, signed_in
 
 
 async def assistant_ready(app) -> None:

@@ -3,13 +3,12 @@ pagination, request ids, and the API document itself."""
 
 from __future__ import annotations
 
-from miniapp_api.rate_limits import SharedBuckets, TokenBuckets
 from server import create_app
 from tests.console.conftest import PASSWORD
+from tests.helpers import add_application, assert_error, signed_in, walk_pages
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_items_api import assert_error
-from tests.miniapp_api.test_me_api import add_application, signed_in
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
+from web.rate_limits import SharedBuckets, TokenBuckets
 
 
 def test_a_token_bucket_allows_the_burst_then_the_rate():
@@ -118,23 +117,6 @@ async def test_every_paged_list_follows_one_pagination_rule(app, client):
                      "/api/v1/staff/policy/nodes"]
     for path in paged[:3]:
         await walk_pages(client, path, auth)
-
-
-async def walk_pages(client, path: str, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """The pagination rule on one list: every record once over the pages, a page past the end
-    empty with the same total, and bad paging arguments refused."""
-    first = (await client.get(path, headers=headers, params={"page_size": 2})).json()
-    assert first["page"] == 1 and first["page_size"] == 2 and first["total"] >= 5, path
-    seen = []
-    for page in range(1, (first["total"] + 1) // 2 + 1):
-        answer = (await client.get(path, headers=headers, params={"page": page, "page_size": 2})).json()
-        assert answer["total"] == first["total"] and len(answer["items"]) <= 2
-        seen += [str(item) for item in answer["items"]]
-    assert len(seen) == len(set(seen)) == first["total"], f"{path}: every record once, none twice"
-    beyond = (await client.get(path, headers=headers, params={"page": 9999, "page_size": 2})).json()
-    assert beyond["items"] == [] and beyond["total"] == first["total"]
-    for bad in ({"page": 0}, {"page_size": 0}, {"page_size": 101}, {"page": "x"}, {"pages": 2}):
-        assert_error(await client.get(path, headers=headers, params=bad), 400, "invalid_request")
 
 
 async def test_request_ids_are_kept_or_given(client):

@@ -10,34 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from smartform.approval import signature
-from smartform.synthetic import people
 from store.tables import applications, outbox_jobs, user_messages
-from tests.identity_platform import verify_user
-from tests.miniapp_api.test_items_api import assert_error
+from tests.helpers import PDF, PERSON, assert_error, filled, login, wait_until
 
-PDF = b"%PDF-1.4\n% a tiny test document\n"
-PERSON = people()[11]
 APPROVAL_SECRET = "approval-test-secret"
 
 
 @pytest.fixture
 def test_settings(test_settings):
     return test_settings.with_overrides(approval_secret=APPROVAL_SECRET)
-
-
-async def login(app, openid: str, bind: bool = True) -> dict[str, str]:
-    user = await app.ctx.identities.user_for_openid(openid)
-    if bind:
-        await verify_user(app.ctx.identities, user, PERSON)
-    token, _ = await app.ctx.tokens.issue(user)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def filled(draft: dict) -> dict:
-    """The rest of 个体工商户设立登记, as the citizen types it."""
-    return {**draft["data"], "operator_phone": "13800001234", "use_name": False, "organisation_form": "个人经营",
-            "premises_district": "510104", "premises_address": "成都市锦江区示例路1号", "premises_proof": "租赁合同",
-            "business_scope": "小吃服务", "capital": "5", "employees": 2, "by_agent": False}
 
 
 def signed(body: dict) -> tuple[bytes, dict[str, str]]:
@@ -99,10 +80,7 @@ async def test_a_citizen_applies_from_prefill_to_certificate(app, client):
         assert (await conn.execute(sa.select(sa.func.count()).select_from(applications))).scalar() == 1
         [job] = list(await conn.execute(sa.select(outbox_jobs).where(outbox_jobs.c.kind == "approval.handoff")))
     assert job.idempotency_key == f"approval:{number}"
-    for _ in range(100):  # the worker hands it to the embedded workbench
-        if await app.ctx.workbench.waiting():
-            break
-        await asyncio.sleep(0.05)
+    await wait_until(app.ctx.workbench.waiting)  # the worker hands it to the embedded workbench
     [waiting] = await app.ctx.workbench.waiting()
     assert waiting["number"] == number and waiting["payload"]["data"]["operator_name"] == PERSON["name"]
     assert waiting["payload"]["item_version"] == 1 and "operator_phone" in waiting["payload"]["data"]

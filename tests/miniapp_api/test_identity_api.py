@@ -7,9 +7,8 @@ import pytest
 
 from smartform.identity_platform import OidcIdentityPlatform, PlatformError
 from smartform.synthetic import enterprises, people
+from tests.helpers import assert_error, signed_in
 from tests.identity_platform import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, authorize, verify_through_api
-from tests.miniapp_api.test_items_api import assert_error
-from tests.miniapp_api.test_me_api import signed_in
 
 PEOPLE = people()
 COMPANY = enterprises(PEOPLE)[2]  # its legal representative is PEOPLE[2]

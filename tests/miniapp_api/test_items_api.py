@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code and body["error"]["message"]
-    return body["error"]
+from tests.helpers import assert_error
 
 
 async def test_an_item_comes_with_its_whole_guide(client):

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from server import create_app
 from smartform.synthetic import people
 from store.tables import user_sessions
+from tests.helpers import assert_error
 from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_items_api import assert_error
 from tests.smartform.local_platform import APP_KEY, LocalPlatform
 from tests.smartform.local_platform import SECRET as PLATFORM_SECRET
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat

@@ -9,27 +9,12 @@ import sqlalchemy as sa
 
 from assistant.dialogue import signed_in_session
 from smartform.synthetic import enterprises, people
-from store.tables import applications, chat_turns, followup_tasks
+from store.tables import chat_turns, followup_tasks
+from tests.helpers import add_application, assert_error, signed_in
 from tests.identity_platform import verify_through_api
-from tests.miniapp_api.test_items_api import assert_error
 
 PEOPLE = people()
 COMPANY = enterprises(PEOPLE)[2]  # its legal representative is PEOPLE[2]
-
-
-async def signed_in(app, openid: str) -> tuple[str, dict[str, str]]:
-    user = await app.ctx.identities.user_for_openid(openid)
-    token, _ = await app.ctx.tokens.issue(user)
-    return user, {"Authorization": f"Bearer {token}"}
-
-
-async def add_application(app, user: str, number: str) -> None:
-    now = datetime.now(UTC)
-    async with app.ctx.db.transaction() as conn:
-        await conn.execute(applications.insert().values(
-            number=number, draft_id=f"d-{number}", user_id=user, item_code="CD-0053", item_name="个体工商户设立登记",
-            item_version=1, form_version=1, data={}, attachments=[], status="submitted", submitted_at=now, updated_at=now))
-    await app.ctx.applications.record_status(number, "accepted", event_id=f"e-{number}", note=None, source="approval")
 
 
 async def test_profile_binding_and_its_limits(app, client):

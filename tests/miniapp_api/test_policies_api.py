@@ -10,11 +10,9 @@ import sqlalchemy as sa
 from server import create_app
 from smartform.synthetic import enterprises, people
 from store.tables import policy_push_optouts
+from tests.helpers import assert_error, signed_in, walk_pages
 from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_common_rules import walk_pages
-from tests.miniapp_api.test_items_api import assert_error
-from tests.miniapp_api.test_me_api import signed_in
 
 PEOPLE = people()
 COMPANY = enterprises(PEOPLE)[2]  # its legal representative is PEOPLE[2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from store.tables import search_queries
-from tests.miniapp_api.test_items_api import assert_error
+from tests.helpers import assert_error
 
 
 async def ready(app) -> None:
@@ -61,7 +61,7 @@ async def test_queries_are_logged_masked_and_feed_hot_queries_and_suggestions(ap
         await client.get("/api/v1/search", params={"q": "结婚登记要带什么"})
     await client.get("/api/v1/search", params={"q": "身份证510104199001011234丢了"})
     await app.ctx.search.flush_logs()
-    app.ctx.search._hot_cache = (0.0, [])  # the hot list is cached for 30 s
+    app.ctx.search.query_log.forget_hot()  # the hot list is cached for 30 s
     hot = await client.get("/api/v1/search/hot")
     assert hot.json()["hot"][0] == {"query": "结婚登记要带什么", "count": 3}
     suggest = await client.get("/api/v1/suggest", params={"q": "结婚"})

@@ -7,8 +7,7 @@ import pytest
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.graph import PolicyGraph
 from policy_graph.matching import MatchService
-from tests.policy_graph.test_curation import seed
-from tests.policy_graph.test_matching import CATALOGUE, FIRM_A, FIRM_B, FIRM_C, put
+from tests.helpers import CATALOGUE, FIRM_A, FIRM_B, FIRM_C, put, seed
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
 from policy_graph.importer import import_policies, read
 from policy_graph.matching import MatchService
-from tests.policy_graph.test_policy_files import DEMO
+from tests.helpers import DEMO_POLICIES as DEMO
 
 CATALOGUE = FactCatalogue.load()
 TODAY = date(2026, 12, 1)

@@ -3,31 +3,8 @@ says which verdicts turned true (for pushes) or unknown (for prompts), and expla
 
 from __future__ import annotations
 
-from datetime import date
-
 from policy_graph.engine import FALSE, TRUE, UNKNOWN
-from policy_graph.enterprise_facts import EnterpriseFacts
-from policy_graph.facts import FactCatalogue
-from policy_graph.graph import PolicyGraph
-from tests.policy_graph.test_curation import HIGH_TECH, ITEM
-
-CATALOGUE = FactCatalogue.load()
-AS_OF = date(2026, 12, 1)
-FIRM_A, FIRM_B, FIRM_C = "91510100MA61234567", "91510107MA6C5XJ01K", "91440115708216261R"
-
-
-async def publish(graph: PolicyGraph, node_id: str, condition: dict, delivery: str = "申报") -> None:
-    await graph.save_draft("editor", node_id, "item", node_id, data={**ITEM, "delivery": delivery}, condition=condition)
-    await graph.submit("editor", node_id)
-    await graph.review("reviewer", node_id, approve=True)
-    await graph.publish("reviewer", node_id)
-
-
-async def put(db, facts: EnterpriseFacts, uscc: str, source: str = "法人库", **values) -> None:  # type: ignore[no-untyped-def]
-    async with db.transaction() as conn:
-        for key, value in values.items():
-            await facts.store(conn, uscc, key, value, date(2026, 11, 1), source, CATALOGUE[key].authoritative)
-
+from tests.helpers import AS_OF, FIRM_A, FIRM_B, FIRM_C, HIGH_TECH, ITEM, publish, put
 
 
 async def test_a_refresh_computes_only_what_changed(service, db):

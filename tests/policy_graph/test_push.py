@@ -72,8 +72,7 @@ async def test_a_true_verdict_is_pushed_once_to_consenting_users_and_an_unknown_
 
 async def test_a_published_item_reaches_a_bound_enterprise_through_one_refresh_round(service, db, audit):
     from policy_graph.push import refresh_and_push
-    from tests.policy_graph.test_curation import HIGH_TECH
-    from tests.policy_graph.test_matching import AS_OF, FIRM_A, FIRM_B, publish
+    from tests.helpers import AS_OF, FIRM_A, FIRM_B, HIGH_TECH, publish
 
     matches, graph, _ = service
     await bind(db, "boss-a", "o_a", FIRM_A)

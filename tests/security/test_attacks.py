@@ -25,9 +25,11 @@ import pytest
 from smartform.approval import signature
 from smartform.synthetic import enterprises, people
 from tests.e2e.served import RONGYIBAN, ROOT, served
+from tests.helpers import filled
 from tests.identity_platform import authorize, settings_for
-from tests.miniapp_api.test_forms_api import filled
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
+
+pytestmark = pytest.mark.slow  # every test here runs against `rongyiban serve`
 
 PEOPLE = people()
 COMPANY = enterprises(PEOPLE)[2]  # its legal representative is PEOPLE[2]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.served import served
-from tests.miniapp_api.test_body_limits import unread_body
+from tests.helpers import unread_body
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
 
 BURST = 6
@@ -30,6 +30,7 @@ def service_env(tmp_path: Path, embedding_cache_file: str, wechat: str) -> dict[
             "RYB_RATE_LIMIT_USER_PER_SECOND": "0.001", "RYB_RATE_LIMIT_USER_BURST": str(BURST)}
 
 
+@pytest.mark.slow  # starts `rongyiban serve`
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_one_bucket_per_user_and_bodies_refused_unread(tmp_path, embedding_cache_file, workers):
     with LocalWeChat() as wechat, served(service_env(tmp_path, embedding_cache_file, wechat.base_url),

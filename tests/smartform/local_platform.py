@@ -23,6 +23,8 @@ class LocalPlatform(LocalHttpServer):
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.fail_next = 0  # this many requests answer 500
         self.delay = 0.0
+        self.answering = threading.Event()  # cleared: requests are recorded, then held until it is set
+        self.answering.set()
         self.lock = threading.Lock()
 
     def respond(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, Any]]:
@@ -34,6 +36,7 @@ class LocalPlatform(LocalHttpServer):
             self.requests.append((path, body))
             failing = self.fail_next > 0
             self.fail_next -= failing
+        self.answering.wait(timeout=60)
         if self.delay:
             time.sleep(self.delay)
         if failing:

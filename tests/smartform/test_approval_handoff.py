@@ -17,6 +17,7 @@ from store.audit import AuditLog
 from store.database import Database
 from store.outbox import Outbox, OutboxWorker
 from store.tables import applications, outbox_jobs
+from tests.helpers import wait_until
 from tests.smartform.local_approval import LocalApproval
 
 SECRET = "handoff-secret"
@@ -47,34 +48,33 @@ async def test_every_application_arrives_once_through_failures_stalls_and_a_rest
     first_db, second_db = Database(database_url), Database(database_url)
     from store import migrate
     await migrate.upgrade(first_db)
-    with LocalApproval(SECRET, fail_rate=0.25, stall_rate=0.1, stall_seconds=0.8, seed=7) as approval:
+    # the process dies once 20 applications have arrived, while its next deliveries are in flight
+    with LocalApproval(SECRET, fail_rate=0.25, stall_rate=0.1, stall_seconds=0.8, seed=7, pause_after=20) as approval:
         outbox, backend, apps = services(first_db, approval.base_url)
         numbers = await submit_directly(first_db, outbox, 60)
         crashing = OutboxWorker(outbox, {HANDOFF: handoff_handler(apps, backend)}, lease_seconds=1.0, batch_size=10,
                                 poll_seconds=0.02)
         crashing.start()
-        await asyncio.sleep(0.6)
+        await wait_until(approval.paused.is_set)
         crashing._task.cancel()  # the process dies mid-delivery: leases are left behind …
         await asyncio.gather(crashing._task, return_exceptions=True)
         await backend.close()
         await first_db.dispose()  # … and, as when a process dies, its database connections close
         delivered_before = len(approval.applied)
+        approval.resume.set()  # the held requests are answered: to a client that is gone
 
         outbox2, backend2, apps2 = services(second_db, approval.base_url)  # the restarted process
         worker = OutboxWorker(outbox2, {HANDOFF: handoff_handler(apps2, backend2)}, lease_seconds=1.0, batch_size=10,
                               poll_seconds=0.02)
         worker.start()
-        for _ in range(1200):
-            if len(approval.applied) == len(numbers):
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: len(approval.applied) == len(numbers))
         await worker.stop()
         await backend2.close()
         async with second_db.read() as conn:
             statuses = dict((await conn.execute(sa.select(outbox_jobs.c.status, sa.func.count())
                                                 .group_by(outbox_jobs.c.status))).all())
     await second_db.dispose()
-    assert 0 < delivered_before < len(numbers)  # the crash really was mid-way
+    assert 20 <= delivered_before < len(numbers)  # the crash really was mid-way
     assert sorted(approval.applied) == sorted(f"approval:{n}" for n in numbers)
     assert {body["number"] for body in approval.applied.values()} == set(numbers)
     assert sum(approval.attempts.values()) > len(numbers)  # failures and stalls were retried

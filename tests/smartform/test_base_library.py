@@ -3,8 +3,11 @@ HTTP client for the data-sharing platform, against a real local platform server.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from codes import check_credit_code
 from smartform.base_library import (
     CircuitBreaker,
     DemoBaseLibrary,
@@ -13,7 +16,8 @@ from smartform.base_library import (
     Subject,
 )
 from smartform.synthetic import enterprises, people, seed_demo_library
-from smartform.validators import check_credit_code, check_id_number
+from smartform.validators import check_id_number
+from tests.helpers import wait_until
 from tests.smartform.local_platform import APP_KEY, SECRET, LocalPlatform
 
 FIELDS = ["population.name", "population.id_number", "population.household_address",
@@ -83,6 +87,47 @@ async def test_retries_then_the_circuit_opens_and_fails_fast():
             await library.fetch(Subject(person["id_number"]), ["population.name"])
         assert len(platform.requests) == asked  # open: not even tried
         await library.close()
+
+
+async def test_half_open_lets_exactly_one_trial_call_through_concurrent_callers():
+    person = people()[6]
+    now = [1000.0]
+    breaker = CircuitBreaker(threshold=1, cooldown_seconds=30, monotonic=lambda: now[0])
+    with LocalPlatform() as platform:
+        library = HttpBaseLibrary(platform.base_url, APP_KEY, SECRET, retries=0, breaker=breaker)
+        platform.fail_next = 1
+        with pytest.raises(LibraryUnavailable):
+            await library.fetch(Subject(person["id_number"]), ["population.name"])  # opens the circuit
+        now[0] += 31  # the cooldown is over: half-open
+        platform.answering.clear()  # the trial call is held at the platform while the others come in
+        callers = [asyncio.create_task(library.verify_person(person["name"], person["id_number"])) for _ in range(10)]
+        await wait_until(lambda: len(platform.requests) == 2)  # the trial call has reached the platform …
+        await wait_until(lambda: sum(c.done() for c in callers) == 9)  # … and the nine others were refused at once
+        platform.answering.set()
+        outcomes = await asyncio.gather(*callers, return_exceptions=True)
+        assert len(platform.requests) == 2  # the first failure and the one trial call
+        assert outcomes.count(True) == 1
+        assert all(isinstance(o, LibraryUnavailable) and "circuit open" in str(o) for o in outcomes if o is not True)
+        # the trial succeeded: the circuit is closed and everyone is let through again
+        assert await asyncio.gather(*(library.verify_person(person["name"], person["id_number"])
+                                      for _ in range(5))) == [True] * 5
+        await library.close()
+
+
+async def test_a_failed_trial_opens_the_circuit_again_and_a_lost_trial_is_given_up():
+    breaker = CircuitBreaker(threshold=1, cooldown_seconds=30, monotonic=lambda: now[0])
+    now = [0.0]
+    breaker.failed()
+    assert not breaker.allow()
+    now[0] = 30
+    assert breaker.allow() and not breaker.allow()  # one trial
+    breaker.failed()  # the trial failed: open for another cooldown
+    now[0] = 59
+    assert not breaker.allow()
+    now[0] = 60
+    assert breaker.allow() and not breaker.allow()  # the next trial; its caller never reports back
+    now[0] = 90
+    assert breaker.allow()  # given up on it: another caller tries
 
 
 async def test_a_slow_platform_times_out():

@@ -12,10 +12,12 @@ from assistant.catalog import CatalogService
 from smartform.applications import ApplicationService
 from smartform.base_library import DemoBaseLibrary
 from smartform.review import PreReview
-from smartform.schemas import load_forms
+from smartform.schemas import FormSchema, load_forms
 from smartform.synthetic import people, seed_demo_library
+from smartform.validators import id_check_digit
 from store.outbox import Outbox
 from store.tables import applications, outbox_jobs, subscriptions, users
+from tests.helpers import china_day_at_half_past_eleven_utc, half_past_eleven_utc
 from wechat.senders import WeChatSenders
 
 FORMS = load_forms(Path(__file__).resolve().parents[2] / "demo" / "forms")
@@ -58,3 +60,12 @@ async def test_status_changes_use_one_time_subscriptions_once(db, audit):
         remaining = (await conn.execute(sa.select(subscriptions.c.remaining))).scalar()
     assert len(jobs) == 1 and remaining == 0  # one consent, one message: the second change is in the message centre only
     assert jobs[0].payload["touser"] == "o_mini_1" and jobs[0].payload["data"]["phrase3"] == {"value": "已受理"}
+
+
+async def test_pre_review_judges_by_the_day_in_china():
+    """At 23:30 UTC it is already tomorrow in China: a child born then is not born in the future."""
+    form = FormSchema(item_code="CD-TEST", title="出生登记", version=1, audience="person", purpose="测试",
+                      fields=[{"key": "child_id_number", "label": "身份证号", "type": "id_number", "required": True}])
+    body = "510104" + china_day_at_half_past_eleven_utc().strftime("%Y%m%d") + "123"
+    data = {"child_id_number": body + id_check_digit(body)}
+    assert await PreReview(clock=half_past_eleven_utc).review(form, data, set()) == []

@@ -8,16 +8,17 @@ from datetime import date
 
 import pytest
 
+from codes import check_credit_code
 from smartform.validators import (
     RegionCodes,
     check_amount,
     check_bank_card,
-    check_credit_code,
     check_date,
     check_id_number,
     check_phone,
     id_check_digit,
 )
+from tests.helpers import china_day_at_half_past_eleven_utc, half_past_eleven_utc
 
 TODAY = date(2026, 11, 22)
 
@@ -63,7 +64,7 @@ def test_credit_code_structure(code, reason):
 
 def test_credit_code_parts_and_organisation_code():
     # built here: authority 9 (市场监督管理), type 2 (个体工商户), Chengdu Jinjiang, organisation MA6C5XJ0 + check
-    from smartform.validators import organisation_code_check_digit, uscc_check_digit
+    from codes import organisation_code_check_digit, uscc_check_digit
     first17 = "92510104" + "MA6C5XJ0" + organisation_code_check_digit("MA6C5XJ0")
     code = first17 + uscc_check_digit(first17)
     result = check_credit_code(code.lower())
@@ -120,3 +121,10 @@ def test_phone_bank_card_date_amount():
     assert check_amount("1,234.50", minimum=0).parts["normalized"] == "1234.50"
     assert check_amount("1.005").code == "amount_format" and check_amount("-1", minimum=0).code == "amount_range"
     assert check_amount("abc").code == "amount_format" and check_amount("NaN").code == "amount_format"
+
+
+def test_a_baby_born_today_in_china_is_not_born_in_the_future():
+    """At 23:30 UTC the day in China is already tomorrow: an ID number born that day is valid."""
+    born = china_day_at_half_past_eleven_utc()
+    check = check_id_number(id_number("510104", born.strftime("%Y%m%d")), clock=half_past_eleven_utc)
+    assert check.ok and check.parts["age"] == 0

@@ -16,6 +16,7 @@ from smartform.approval import Workbench, WorkbenchError
 from smartform.review import PreReview
 from store.outbox import Outbox
 from store.tables import applications, user_messages, users
+from web.errors import status_of
 
 
 async def workbench_with(db, audit, *numbers: str) -> Workbench:  # type: ignore[no-untyped-def]
@@ -49,7 +50,7 @@ async def test_accept_then_approve_reaches_the_citizen_and_the_audit_log(db, aud
     assert await bench.act("SQ20260501000001", "approve", "", "sun.approver") == "approved"
     with pytest.raises(WorkbenchError) as again:
         await bench.act("SQ20260501000001", "reject", "重复", "sun.approver")
-    assert again.value.status == 409 and again.value.code == "already_decided"
+    assert status_of(again.value.code) == 409 and again.value.code == "already_decided"
 
     shown = await bench.applications.get("SQ20260501000001", owner="u1")
     assert [t["status"] for t in shown.timeline] == ["accepted", "approved"] and shown.status == "approved"
@@ -82,7 +83,7 @@ async def test_reasons_are_required_and_say_which_refusal_it_was(db, audit):
     assert long.value.code == "reason_too_long"
     with pytest.raises(WorkbenchError) as unknown:
         await bench.act("SQ20260501000099", "accept", "", "sun.approver")
-    assert unknown.value.status == 404
+    assert status_of(unknown.value.code) == 404
     await bench.act("SQ20260501000003", "supplement", "缺少租赁合同", "sun.approver")
     await bench.act("SQ20260501000003", "accept", "", "sun.approver")
     await bench.act("SQ20260501000003", "reject", "经营场所不符合规划", "sun.approver")

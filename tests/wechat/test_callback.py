@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from server import create_app
 from settings import Settings
-from store.tables import chat_turns, wechat_messages, wechat_users
+from store.tables import chat_turns, outbox_jobs, wechat_messages, wechat_users
+from tests.helpers import assert_error, wait_until
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_items_api import assert_error
 from tests.wechat.conftest import ACCOUNT, PlaysWeChat, event_xml, text_xml, wechat_settings
 from tests.wechat.local_wechat import LocalWeChat
 
@@ -30,12 +30,16 @@ def local_wechat_m():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def running(tmp_path_factory, embedding_cache_file, local_wechat_m):
+    # a 3 s reply budget instead of production's 4.5 s: the lateness test waits it out on every run,
+    # and a warmed-up assistant answers in a tenth of it even on a loaded machine
     settings = wechat_settings(Settings(
         data_dir=tmp_path_factory.mktemp("wechat") / "var", log_json=False, outbox_poll_seconds=0.05,
-        embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2), local_wechat_m.base_url)
+        embedding_cache_file=embedding_cache_file, search_sync_seconds=0.2), local_wechat_m.base_url,
+        wechat_reply_budget_seconds=3.0)
     app = create_app(settings)
     async with serve(app) as http:
         await asyncio.wait_for(asyncio.shield(app.ctx.dialogue_task), timeout=300)
+        await app.ctx.dialogue.handle("wechat", "o_warm_up", "公积金怎么提取")  # the first answer loads what it needs
         yield app, http
 
 
@@ -145,32 +149,35 @@ async def test_a_retry_gets_the_identical_reply_and_no_second_turn(app, wechat):
 async def test_a_slow_assistant_answers_late_as_one_customer_service_message(app, wechat, local_wechat_m):
     real = app.ctx.dialogue
 
-    class SlowAssistant:  # the test hook: the real assistant, 6 seconds late
+    answer_now = asyncio.Event()
+
+    class SlowAssistant:  # the test hook: the real assistant, answering only when the test says so
         def __getattr__(self, name):
             return getattr(real, name)
 
         async def handle(self, *args):
-            await asyncio.sleep(6)
+            await answer_now.wait()
             return await real.handle(*args)
+
+    def sent() -> list:
+        return [c for c in local_wechat_m.calls("/cgi-bin/message/custom/send") if c.body["touser"] == "o_slow"]
+
+    async def late_job_done() -> bool:
+        async with app.ctx.db.read() as conn:
+            return (await conn.execute(sa.select(outbox_jobs.c.status).where(
+                outbox_jobs.c.idempotency_key == "wechat-late:msg:9300000000000000001"))).scalar() == "done"
 
     app.ctx.dialogue = SlowAssistant()
     try:
         xml = text_xml("o_slow", "结婚登记要带什么材料", msg_id=9300000000000000001)
-        started = time.perf_counter()
-        first = await wechat.post(xml)
-        took = time.perf_counter() - started
-        assert first.body == "success" and took < 5.0  # within WeChat's 5 seconds
-        retry = await wechat.post(xml)  # WeChat's retry while the answer is still on its way
+        first = await wechat.post(xml)  # the budget passes without an answer
+        assert first.body == "success"
+        answer_now.set()
+        retry = await wechat.post(xml)  # WeChat's retry while the answer is on its way, late
         assert retry.body == "success"
-        for _ in range(200):
-            sent = [c for c in local_wechat_m.calls("/cgi-bin/message/custom/send") if c.body["touser"] == "o_slow"]
-            if sent:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # time for a duplicate, were there one
-        sent = [c for c in local_wechat_m.calls("/cgi-bin/message/custom/send") if c.body["touser"] == "o_slow"]
-        assert len(sent) == 1
-        assert sent[0].body["msgtype"] == "text" and "结婚" in sent[0].body["text"]["content"]
+        await wait_until(late_job_done)  # sent, and its job is finished: nothing is left to send it again
+        [message] = sent()
+        assert message.body["msgtype"] == "text" and "结婚" in message.body["text"]["content"]
         after = await wechat.post(xml)  # a retry after the late answer: still no second answer
         assert after.body == "success"
     finally:
@@ -232,9 +239,7 @@ async def test_stale_oversized_and_hostile_bodies_are_refused(app, wechat, runni
     assert_error(await http.post("/wechat/callback", params=query, content=huge), 413, "payload_too_large")
     laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
               "<xml><Content>&lol2;</Content></xml>")
-    started = time.perf_counter()
     assert_error(await http.post("/wechat/callback", params=query, content=laughs), 400, "xml_declaration_refused")
-    assert time.perf_counter() - started < 1.0
     external = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>'
     assert_error(await http.post("/wechat/callback", params=query, content=external), 400, "xml_declaration_refused")
     assert_error(await http.post("/wechat/callback", params=query, content="<xml><Content>open"), 400, "malformed_xml")
@@ -250,7 +255,7 @@ async def test_an_oversized_callback_is_refused_before_its_body_is_read(app, wec
     body is ever sent in full; the server answers without it."""
     from urllib.parse import urlencode
 
-    from tests.miniapp_api.test_body_limits import chunked, unread_body
+    from tests.helpers import chunked, unread_body
 
     limit = app.ctx.settings.wechat_max_body_bytes
     path = f"/wechat/callback?{urlencode(wechat.signed_query())}"

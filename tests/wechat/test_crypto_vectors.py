@@ -15,8 +15,8 @@ from wechatpy.crypto import WeChatCrypto
 
 from server import create_app
 from store.tables import chat_turns
+from tests.helpers import assert_error
 from tests.miniapp_api.conftest import serve
-from tests.miniapp_api.test_items_api import assert_error
 
 
 def vectors(shared_data) -> dict:

@@ -3,6 +3,8 @@ refusals, a WeChat that is down, and every attempt recorded."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import sqlalchemy as sa
 
@@ -18,8 +20,7 @@ CUSTOM_SEND = "/cgi-bin/message/custom/send"
 
 @pytest.fixture
 async def senders(db, audit, local_wechat):
-    api = WeChatApi(local_wechat.base_url, APPID, SECRET)
-    api.tokens = AccessTokenManager(db, api)
+    api = WeChatApi(local_wechat.base_url, APPID, SECRET, tokens=partial(AccessTokenManager, db))
     yield WeChatSenders(db, Outbox(db, audit, backoff_base_seconds=30), api)
     await api.close()
 
@@ -90,8 +91,8 @@ async def test_rate_limits_wait_and_refusals_stop(db, senders, local_wechat):
 
 
 async def test_a_wechat_that_is_down_is_retried_with_backoff(db, audit):
-    api = WeChatApi("http://127.0.0.1:9", APPID, SECRET, timeout_seconds=1)  # nothing listens on port 9
-    api.tokens = AccessTokenManager(db, api)
+    # nothing listens on port 9
+    api = WeChatApi("http://127.0.0.1:9", APPID, SECRET, timeout_seconds=1, tokens=partial(AccessTokenManager, db))
     senders = WeChatSenders(db, Outbox(db, audit, backoff_base_seconds=30), api)
     async with db.transaction() as conn:
         await senders.record_interaction(conn, "o_patient", "message")

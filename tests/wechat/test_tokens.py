@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -18,9 +19,7 @@ from wechat.tokens import AccessTokenManager, TokenBudgetExhausted
 
 
 def make_api(db: Database, base_url: str, **options) -> WeChatApi:
-    api = WeChatApi(base_url, APPID, SECRET)
-    api.tokens = AccessTokenManager(db, api, **options)
-    return api
+    return WeChatApi(base_url, APPID, SECRET, tokens=partial(AccessTokenManager, db, **options))
 
 
 async def test_many_workers_share_one_fetch(db, second_db, local_wechat):
@@ -73,8 +72,7 @@ async def test_fetches_stop_at_the_daily_budget(db, local_wechat):
 
 
 async def test_a_bad_secret_is_an_error_and_releases_the_lease(db, local_wechat):
-    api = WeChatApi(local_wechat.base_url, APPID, "wrong-secret")
-    api.tokens = AccessTokenManager(db, api)
+    api = WeChatApi(local_wechat.base_url, APPID, "wrong-secret", tokens=partial(AccessTokenManager, db))
     with pytest.raises(WeChatApiError) as refused:
         await api.tokens.get()
     assert refused.value.errcode == 40125

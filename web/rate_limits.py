@@ -1,7 +1,7 @@
 """Per-client rate limits for ``/api/``: a token bucket per IP address and one per signed-in person
 (the mini-program user or the staff member behind the bearer token — not the token, so signing in
-again does not refill it), each refilled at a steady rate up to a burst. Over the limit: 429
-``rate_limited`` with ``Retry-After``.
+again does not refill it; who that is, ``identify`` says, given by the composition root), each
+refilled at a steady rate up to a burst. Over the limit: 429 ``rate_limited`` with ``Retry-After``.
 
 Under ``rongyiban serve`` the buckets live in memory shared by all of that server's worker
 processes (Sanic's shared context, set up by ``share_between_workers``), so N workers allow the rate
@@ -17,13 +17,13 @@ import math
 import multiprocessing
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sanic import Request, Sanic
 
-from miniapp_api.auth import current_user
-from miniapp_api.common import ApiError, client_address
+from web.addresses import client_address
+from web.errors import ApiError
 
 EXEMPT = ("/api/v1/approval/callback",)
 MAX_BUCKETS = 100_000  # the least recently seen are forgotten: memory stays bounded under a flood
@@ -32,6 +32,8 @@ PROBES = 8  # how many neighbouring slots a key may use before the least recentl
 
 Bucket = tuple[float, float]  # (tokens, at: time.monotonic(), one clock for every process)
 Change = Callable[[Bucket | None], Bucket]
+# who a request speaks for (``user:<id>``, ``staff:<username>``), or None: limited by address alone
+Identify = Callable[[Request], Awaitable[str | None]]
 
 
 class BucketTable(Protocol):
@@ -116,16 +118,18 @@ class TokenBuckets:
 
 
 class RateLimits:
-    def __init__(self, ip_per_second: float, ip_burst: float, user_per_second: float, user_burst: float) -> None:
+    def __init__(self, ip_per_second: float, ip_burst: float, user_per_second: float, user_burst: float,
+                 identify: Identify | None = None) -> None:
         self.by_ip = TokenBuckets(ip_per_second, ip_burst)
         self.by_user = TokenBuckets(user_per_second, user_burst)
+        self.identify = identify
 
     async def check(self, request: Request) -> None:
         if not request.path.startswith("/api/") or request.path in EXEMPT:
             return
         # the address first: a flood of made-up tokens is stopped before any of them is looked up
         self._refuse_after(self.by_ip.take(client_address(request)))
-        person = await _signed_in_person(request)
+        person = await self.identify(request) if self.identify is not None else None
         if person is not None:
             self._refuse_after(self.by_user.take(person))
 
@@ -134,22 +138,6 @@ class RateLimits:
         if wait > 0:
             raise ApiError(429, "rate_limited", "请求太频繁，请稍后再试", details={"retry_after": math.ceil(wait)},
                            headers={"Retry-After": str(math.ceil(wait))})
-
-
-async def _signed_in_person(request: Request) -> str | None:
-    """Who the bearer token speaks for: ``user:<id>``, ``staff:<username>``, or None (no token, or
-    one that is not valid: such requests are limited by their address alone and refused by any
-    operation that needs a signed-in user)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        return f"user:{await current_user(request)}"  # remembered on the request: the handler asks again
-    except ApiError:
-        pass
-    accounts = getattr(request.app.ctx, "staff_accounts", None)
-    session = await accounts.session(token.strip()) if accounts is not None else None
-    return f"staff:{session.staff.username}" if session is not None else None
 
 
 def share_between_workers(app: Sanic) -> None:

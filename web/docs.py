@@ -1,5 +1,5 @@
 """OpenAPI documentation from our own pydantic models: request bodies, query parameters, the
-success answer (``miniapp_api/responses.py``) and the error answers, in OpenAPI 3.0's dialect
+success answer (a route package's response models) and the error answers, in OpenAPI 3.0's dialect
 (sanic-ext's own conversion of pydantic models lists ``model_config`` as a property, so every
 schema comes from ``model_json_schema()``)."""
 

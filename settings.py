@@ -233,7 +233,7 @@ def load_settings(
         sources.append(toml)
     try:
         # BaseSettings' own keyword: these sources instead of settings_customise_sources'
-        return Settings(_build_sources=(tuple(sources), {}))  # type: ignore[call-arg]
+        return Settings(_build_sources=(tuple(sources), {}))
     except ValidationError as exc:
         raise SettingsError(_refusal(exc)) from None
 

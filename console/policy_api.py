@@ -267,7 +267,7 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
     "condition": {"all": [{"fact": "invention_patents", "op": ">=", "value": 1, "clause": "第五条"}]}})
 async def save_draft(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
-    body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
+    body: DraftBody = parse_body(DraftBody, request)
     saved = await request.app.ctx.policy_graph.save_draft(
         session.staff.username, node_id, body.kind, body.name, data=body.data,
         edges=[e.model_dump() for e in body.edges], condition=body.condition, valid_from=body.valid_from,
@@ -289,7 +289,7 @@ async def submit(request: Request, node_id: str) -> HTTPResponse:
             example={"approve": False, "comment": "第三条的年限写错了"})
 async def review(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.review")
-    body: ReviewBody = parse_body(ReviewBody, request)  # type: ignore[assignment]
+    body: ReviewBody = parse_body(ReviewBody, request)
     return json((await request.app.ctx.policy_graph.review(
         session.staff.username, node_id, approve=body.approve, comment=body.comment)).to_json())
 
@@ -321,7 +321,7 @@ async def retire(request: Request, node_id: str) -> HTTPResponse:
     "fact_type": "number", "valid_from": "2026-01-01", "value": 2000, "legal_basis": "成府发〔2026〕1号 第三条"})
 async def set_parameter(request: Request, key: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
-    body: ParameterBody = parse_body(ParameterBody, request)  # type: ignore[assignment]
+    body: ParameterBody = parse_body(ParameterBody, request)
     await request.app.ctx.policy_graph.set_parameter(
         session.staff.username, key, body.fact_type, body.valid_from, body.value, body.legal_basis, body.valid_to)
     request.app.ctx.policy_refresh.set()

@@ -57,7 +57,7 @@ class SignedOut(BaseModel):
 @openapi.summary("Staff sign-in: a bearer token for the staff API (throttled after repeated failures)")
 @documented(SignIn, response=SignedIn, ok=201, errors=(400, 401, 429), example={"username": "li.editor", "password": "…"})
 async def sign_in(request: Request) -> HTTPResponse:
-    body: SignIn = parse_body(SignIn, request)  # type: ignore[assignment]
+    body: SignIn = parse_body(SignIn, request)
     session = await request.app.ctx.staff_accounts.sign_in(body.username, body.password, client_address(request))
     return json({"token": session.token, "expires_at": session.expires_at.isoformat(),
                  "staff": session.staff.to_json()}, status=201)

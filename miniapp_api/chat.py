@@ -61,7 +61,7 @@ def dialogue(request: Request):  # type: ignore[no-untyped-def]
 @openapi.summary("One turn of the conversation with the assistant")
 @documented(ChatRequest, response=ChatAnswer, errors=(400, 401, 503), example={"text": "身份证丢了怎么补办"})
 async def chat(request: Request) -> HTTPResponse:
-    body: ChatRequest = parse_body(ChatRequest, request)  # type: ignore[assignment]
+    body: ChatRequest = parse_body(ChatRequest, request)
     session_id = body.session_id or secrets.token_urlsafe(16)
     # a signed-in user can also ask about their own applications
     user, owner = await _conversation(request, session_id)
@@ -73,7 +73,7 @@ async def chat(request: Request) -> HTTPResponse:
 @openapi.summary("Helpful / not helpful on one of the session's answers (a signed-in session: its user only)")
 @documented(FeedbackRequest, response=Ok, errors=(400, 401, 404, 503), example={"session_id": "s-12345678", "turn_id": 1, "helpful": True})
 async def feedback(request: Request) -> HTTPResponse:
-    body: FeedbackRequest = parse_body(FeedbackRequest, request)  # type: ignore[assignment]
+    body: FeedbackRequest = parse_body(FeedbackRequest, request)
     user, _ = await _conversation(request, body.session_id)
     # someone else's answer is "not found" too: turn ids are not to be probed
     if not await dialogue(request).feedback(CHANNEL, user, body.turn_id, body.helpful, body.reason):

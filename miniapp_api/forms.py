@@ -87,7 +87,7 @@ async def get_form(request: Request, item_code: str) -> HTTPResponse:
 @documented(ConsentBody, response=ConsentGranted, ok=201, errors=(400, 404, 422), secured=True, example={"fields": ["population.name", "population.id_number"]})
 async def grant_consent(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
-    body: ConsentBody = parse_body(ConsentBody, request)  # type: ignore[assignment]
+    body: ConsentBody = parse_body(ConsentBody, request)
     consent = await request.app.ctx.consents.grant(user, form, body.fields)
     return json({"consent": consent.to_json()}, status=201)
 
@@ -125,7 +125,7 @@ async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
 @documented(DraftBody, response=SavedDraft, errors=(400, 404, 409, 413, 422), secured=True, example={"data": {"operator_phone": "13800001234"}, "revision": 1})
 async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     user, draft, form = await _owned_draft(request, draft_id)
-    body: DraftBody = parse_body(DraftBody, request)  # type: ignore[assignment]
+    body: DraftBody = parse_body(DraftBody, request)
     if len(jsonlib.dumps(body.data, ensure_ascii=False)) > 200_000:
         raise ApiError(413, "draft_too_large", "草稿内容过大")
     saved = await request.app.ctx.drafts.save(user, form, draft.id, body.data, body.revision)
@@ -214,7 +214,7 @@ async def approval_callback(request: Request) -> HTTPResponse:
                             request.body):
         log.warning("approval callback refused: bad signature", extra={"client": client_address(request)})
         raise ApiError(401, "bad_signature", "签名校验失败")
-    report: StatusReport = parse_body(StatusReport, request)  # type: ignore[assignment]
+    report: StatusReport = parse_body(StatusReport, request)
     if report.status not in STATUSES:
         raise ApiError(400, "invalid_request", "未知的办件状态", details={"status": report.status, "allowed": list(STATUSES)})
     try:

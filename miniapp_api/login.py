@@ -50,7 +50,7 @@ async def login(request: Request) -> HTTPResponse:
     provider: IdentityProvider | None = request.app.ctx.identity_provider
     if provider is None:
         raise ApiError(503, "login_unavailable", "小程序登录未配置（RYB_MINIAPP_APPID / RYB_MINIAPP_SECRET）")
-    body: LoginBody = parse_body(LoginBody, request)  # type: ignore[assignment]
+    body: LoginBody = parse_body(LoginBody, request)
     try:
         subject = await provider.subject_for(body.code)
     except WeChatApiError as exc:

@@ -129,7 +129,7 @@ async def start_platform_sign_in(request: Request) -> HTTPResponse:
 @documented(PlatformCallbackBody, response=Profile, errors=(400, 409, 422, 503), secured=True, example={"code": "SplxlOBeZQQYbYS6WxSbIA", "state": "af0ifjsldkj-Rk3ZSv0a8Jq"})
 async def finish_platform_sign_in(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: PlatformCallbackBody = parse_body(PlatformCallbackBody, request)  # type: ignore[assignment]
+    body: PlatformCallbackBody = parse_body(PlatformCallbackBody, request)
     await request.app.ctx.identities.finish_platform_sign_in(user, body.code, body.state)
     return json(await request.app.ctx.identities.profile(user))
 
@@ -140,7 +140,7 @@ async def finish_platform_sign_in(request: Request) -> HTTPResponse:
 @documented(IdentityBody, response=Profile, errors=(400, 409, 422, 503), secured=True, example={"name": "王示例明", "id_number": "510104199003071234"})
 async def bind_identity(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: IdentityBody = parse_body(IdentityBody, request)  # type: ignore[assignment]
+    body: IdentityBody = parse_body(IdentityBody, request)
     try:
         await request.app.ctx.identities.bind_person(user, body.name, body.id_number, client_address(request))
     except LibraryUnavailable:
@@ -162,7 +162,7 @@ async def unbind(request: Request) -> HTTPResponse:
 @documented(EnterpriseBody, response=Profile, errors=(400, 403, 422, 503), secured=True, example={"uscc": "91510104MA6C5XJ01K", "role": "经办人"})
 async def bind_enterprise(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: EnterpriseBody = parse_body(EnterpriseBody, request)  # type: ignore[assignment]
+    body: EnterpriseBody = parse_body(EnterpriseBody, request)
     try:
         await request.app.ctx.identities.bind_enterprise(user, body.uscc, body.role)
     except LibraryUnavailable:
@@ -184,7 +184,7 @@ async def grants(request: Request) -> HTTPResponse:
 @documented(GrantBody, response=GrantAdded, ok=201, errors=(400, 403, 422, 503), secured=True, example={"agent_name": "李示例", "agent_id_number": "510104199205061234", "scopes": ["policy", "apply"], "days": 365})
 async def grant(request: Request) -> HTTPResponse:
     user, identities = await current_user(request), request.app.ctx.identities
-    body: GrantBody = parse_body(GrantBody, request)  # type: ignore[assignment]
+    body: GrantBody = parse_body(GrantBody, request)
     try:
         uscc = await identities.representative_of(user)
         record = await identities.grants.grant(user, uscc, body.agent_name, body.agent_id_number, body.scopes, body.days)
@@ -223,7 +223,7 @@ bp.add_route(forms.get_application, "/me/applications/<number:str>", methods=["G
 @documented(SubscriptionBody, response=SubscriptionAdded, ok=201, secured=True, example={"template_id": "TPL_STATUS", "scene": "application_status", "count": 1})
 async def subscribe(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: SubscriptionBody = parse_body(SubscriptionBody, request)  # type: ignore[assignment]
+    body: SubscriptionBody = parse_body(SubscriptionBody, request)
     record = await request.app.ctx.subscriptions.add(user, body.template_id, body.scene, body.long_term, body.count)
     return json({"subscription": record}, status=201)
 
@@ -265,7 +265,7 @@ async def read_all(request: Request) -> HTTPResponse:
 @documented(EvaluationBody, response=EvaluationAdded, ok=201, errors=(400, 404, 409, 422), secured=True, example={"target_type": "application", "target_id": "SQ20261122000001", "stars": 5, "tags": ["办事便捷"]})
 async def evaluate(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: EvaluationBody = parse_body(EvaluationBody, request)  # type: ignore[assignment]
+    body: EvaluationBody = parse_body(EvaluationBody, request)
     result = await request.app.ctx.evaluations.submit(user, body.target_type, body.target_id, body.stars,
                                                       body.tags, body.comment)
     return json({"evaluation": result}, status=201)

@@ -90,7 +90,7 @@ async def detail(request: Request, item_id: str) -> HTTPResponse:
 @documented(PushSetting, response=PushSettingAnswer, secured=True, example={"enabled": False})
 async def push_setting(request: Request) -> HTTPResponse:
     user = await current_user(request)
-    body: PushSetting = parse_body(PushSetting, request)  # type: ignore[assignment]
+    body: PushSetting = parse_body(PushSetting, request)
     await request.app.ctx.push_planner.opt_out(user, out=not body.enabled)
     return json({"enabled": body.enabled})
 

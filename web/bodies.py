@@ -4,7 +4,7 @@ and the streamed bodies of routes with their own size limit."""
 from __future__ import annotations
 
 import json as jsonlib
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sanic import Request
@@ -16,6 +16,8 @@ from web.errors import ERROR_MESSAGES, ApiError
 # 12 levels: 27 JSON levels with the body around it); a form's draft data nests 3 or 4 levels. Far
 # deeper JSON is only an attack on the recursive code that would serialise or walk it (a 500).
 MAX_JSON_DEPTH = 32
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class JsonTooDeep(ValueError):
@@ -51,7 +53,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def parse_body(model: type[BaseModel], request: Request) -> Any:
+def parse_body(model: type[M], request: Request) -> M:
     """Validate a JSON request body with a pydantic model (no body: ``{}``); 400 with per-field
     details, ``invalid_json``, or ``json_too_deep`` otherwise. Every JSON route reads its body here."""
     try:

@@ -30,7 +30,7 @@ EMBED_BATCH = 32
 
 
 class Readiness(Protocol):
-    def report(self, name: str, **state: Any) -> None: ...
+    def report(self, name: str, *, ready: bool, **progress: Any) -> None: ...
 
 
 class SearchIndex:

@@ -7,10 +7,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from assistant.search import SearchError, SearchFilters
+from assistant.search import SearchFilters
 from miniapp_api.responses import HotQueries, SearchAnswer, Suggestions
 from web.docs import documented
-from web.errors import ApiError
 from web.queries import parse_query
 
 bp = Blueprint("search", url_prefix="/api/v1")
@@ -49,10 +48,7 @@ async def search(request: Request) -> HTTPResponse:
     query: SearchQuery = parse_query(SearchQuery, request)
     filters = SearchFilters(audience=query.audience, department=query.department, item_type=query.item_type,
                             level=query.level, district=query.district)
-    try:
-        result = await request.app.ctx.search.search(query.q, filters, query.top_k, channel="miniapp")
-    except SearchError as exc:
-        raise ApiError(400, exc.code, str(exc), exc.details) from None
+    result = await request.app.ctx.search.search(query.q, filters, query.top_k, channel="miniapp")
     return json(result.to_json())
 
 

@@ -35,7 +35,7 @@ DEFAULT_STATUS = 422
 STATUS_BY_CODE: dict[str, int] = {
     # 400: the request itself is malformed
     "bad_date": 400, "bad_range": 400, "out_of_range": 400, "range_too_long": 400, "unknown_section": 400,
-    "unknown_status": 400, "unknown_action": 400,
+    "unknown_status": 400, "unknown_action": 400, "empty_query": 400, "invalid_filter": 400,
     # 401: not who they say
     "bad_credentials": 401,
     # 403: may not do this

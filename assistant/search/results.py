@@ -6,19 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from domain_errors import DomainError
 from retrieval.fusion import MatchSignals
 
 METHODS = ("lexical", "vector", "fuzzy")
 FACETS = ("audience", "department", "item_type", "level", "district")
 
 
-class SearchError(ValueError):
+class SearchError(DomainError):
     """A query the service cannot run, with a message fit for the person who typed it."""
-
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details
 
 
 @dataclass(frozen=True)

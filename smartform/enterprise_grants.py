@@ -66,8 +66,8 @@ class EnterpriseGrants:
             await conn.execute(enterprise_grants.insert().values(**record))
             await self.audit.record(conn, actor=f"user:{representative}", action="enterprise_grant.grant",
                                     target_type="enterprise_grant", target_id=grant_id,
-                                    after=_shown(record), details={"uscc": uscc})
-        return _shown(record)
+                                    after=_shown(record, now), details={"uscc": uscc})
+        return _shown(record, now)
 
     async def revoke(self, representative: str, uscc: str, grant_id: str) -> bool:
         now = self.clock()
@@ -81,7 +81,7 @@ class EnterpriseGrants:
                                .values(revoked_at=now, revoked_by=representative))
             await self.audit.record(conn, actor=f"user:{representative}", action="enterprise_grant.revoke",
                                     target_type="enterprise_grant", target_id=grant_id,
-                                    before=_shown(row._asdict()), details={"uscc": uscc})
+                                    before=_shown(row._asdict(), now), details={"uscc": uscc})
         return True
 
     async def live(self, uscc: str, agent_id_hash: str, scope: str | None = None) -> dict[str, Any] | None:
@@ -100,23 +100,25 @@ class EnterpriseGrants:
 
     async def of_enterprise(self, uscc: str, uses_per_grant: int = 20) -> list[dict[str, Any]]:
         """Every grant of the enterprise, newest first, each with its latest uses: what the legal
-        representative is shown."""
+        representative is shown. The uses of all grants are read in one query."""
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(enterprise_grants).where(enterprise_grants.c.uscc == uscc)
                                        .order_by(enterprise_grants.c.granted_at.desc()).limit(200))).all()
-            grants = []
-            for row in rows:
-                uses = (await conn.execute(sa.select(audit_log.c.at, audit_log.c.details).where(
-                    audit_log.c.target_type == "enterprise_grant", audit_log.c.target_id == row.id,
-                    audit_log.c.action == "enterprise_grant.use").order_by(audit_log.c.id.desc())
-                    .limit(uses_per_grant))).all()
-                grants.append({**_shown(row._asdict()),
-                               "uses": [{"at": u.at.isoformat(), "use": (u.details or {}).get("use")} for u in uses]})
-        return grants
+            newest_first = sa.func.row_number().over(partition_by=audit_log.c.target_id,
+                                                     order_by=audit_log.c.id.desc()).label("n")
+            ranked = sa.select(audit_log.c.target_id, audit_log.c.at, audit_log.c.details, newest_first).where(
+                audit_log.c.target_type == "enterprise_grant", audit_log.c.action == "enterprise_grant.use",
+                audit_log.c.target_id.in_([row.id for row in rows])).subquery()
+            uses = (await conn.execute(sa.select(ranked).where(ranked.c.n <= uses_per_grant)
+                                       .order_by(ranked.c.target_id, ranked.c.n))).all()
+        by_grant: dict[str, list[dict[str, Any]]] = {row.id: [] for row in rows}
+        for use in uses:
+            by_grant[use.target_id].append({"at": use.at.isoformat(), "use": (use.details or {}).get("use")})
+        now = self.clock()
+        return [{**_shown(row._asdict(), now), "uses": by_grant[row.id]} for row in rows]
 
 
-def _shown(record: dict[str, Any]) -> dict[str, Any]:
-    now = utcnow()
+def _shown(record: dict[str, Any], now: datetime) -> dict[str, Any]:
     revoked = record.get("revoked_at")
     status = "revoked" if revoked else ("expired" if record["expires_at"] <= now else "live")
     return {"id": record["id"], "agent_name": record["agent_name_masked"], "agent_id_number": record["agent_id_masked"],

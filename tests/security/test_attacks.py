@@ -25,7 +25,7 @@ import pytest
 from smartform.approval import signature
 from smartform.synthetic import enterprises, people
 from tests.e2e.served import RONGYIBAN, ROOT, served
-from tests.helpers import filled
+from tests.helpers import filled, wait_until
 from tests.identity_platform import authorize, settings_for
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
 
@@ -255,11 +255,12 @@ async def test_a_resaved_change_is_still_its_authors_and_its_export_is_inert(ser
         assert (await http.post(f"{item}/publish", headers=reviewer)).status_code == 200
 
         listed = "/api/v1/staff/policy/items/item:attack-formula-award/automatic"
-        for _ in range(600):  # matching reruns on publish, in the background: wait for the enterprise
+        async def enterprise_listed() -> bool:
             answer = await http.get(listed, headers=reviewer)
-            if answer.status_code == 200 and answer.json()["enterprises"]:
-                break
-            await asyncio.sleep(0.25)  # within the per-user rate limit
+            return answer.status_code == 200 and bool(answer.json()["enterprises"])
+
+        # matching reruns on publish, in the background; polled within the per-user rate limit
+        await wait_until(enterprise_listed, interval=0.25)
         exported = await http.get(listed, params={"format": "csv"}, headers=reviewer)
     assert exported.status_code == 200, exported.text
     cells = [cell for row in csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))) for cell in row]

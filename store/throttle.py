@@ -68,24 +68,29 @@ class Throttle:
     async def reserve(self, keys: Sequence[tuple[ThrottleRule, str]]) -> Reservation:
         """Count one attempt against every key, or raise ``Throttled`` (counting nothing) if any
         key must still wait."""
-        now = self.clock()
+        keys = [(rule, key[:200]) for rule, key in keys]
         async with self.db.transaction() as conn:
-            rows = []
+            locked = []
             for rule, key in keys:
-                await conn.execute(self._insert_missing(rule.scope, key[:200], now))
-                row = (await conn.execute(
+                await conn.execute(self._insert_missing(rule.scope, key, self.clock()))
+                locked.append((rule, key, (await conn.execute(
                     sa.select(attempt_counters).where(attempt_counters.c.scope == rule.scope,
-                                                      attempt_counters.c.key == key[:200])
-                    .with_for_update())).one()
+                                                      attempt_counters.c.key == key)
+                    .with_for_update())).one()))
+            # the time is read only once the rows are ours: a request that waited for the lock must
+            # not judge the counter by a clock read before the holder wrote it (it would see a
+            # next_at "in the future" that is only the holder's later now)
+            now = self.clock()
+            counted = []
+            for rule, key, row in locked:
                 if row.next_at > now:
                     raise Throttled(rule.scope, _seconds(row.next_at - now))
-                failures = 0 if now > row.next_at + rule.window else row.failures
-                rows.append((rule, key[:200], failures + 1))
-            for rule, key, failures in rows:
+                counted.append((rule, key, (0 if now > row.next_at + rule.window else row.failures) + 1))
+            for rule, key, failures in counted:
                 await conn.execute(attempt_counters.update().where(
                     attempt_counters.c.scope == rule.scope, attempt_counters.c.key == key)
                     .values(failures=failures, next_at=now + rule.delay_after(failures)))
-        return Reservation(tuple((rule, key[:200]) for rule, key in keys))
+        return Reservation(tuple(keys))
 
     async def settle(self, reservation: Reservation, *, succeeded: bool, reset: Sequence[str] = ()) -> None:
         """After the check. A failure stays counted. A success takes its own attempt back from every

@@ -59,6 +59,32 @@ class OnlineService(BaseModel):
     note: str = Field(default="", max_length=MAX_SHORT)
 
 
+class Situation(BaseModel):
+    """One case of an item (办理情形 / 业务办理项) whose rows differ from the item's: 身份证补领
+    because it was lost or because it is damaged, 公积金提取 for rent or for retirement.
+
+    A field left empty means "as the item says"; a field given replaces the item's field for this
+    situation (materials replace the whole list, so a situation lists all it needs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-.]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME)  # 遗失补领
+    # words a person uses for this case (丢了, 被偷了); they pick the situation out of a question
+    aliases: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    conditions: str = Field(default="", max_length=MAX_TEXT)
+    materials: list[Material] = Field(default_factory=list, max_length=MAX_LIST)
+    legal_time_limit: str = Field(default="", max_length=MAX_SHORT)
+    promised_time_limit: str = Field(default="", max_length=MAX_SHORT)
+    fees: str = Field(default="", max_length=MAX_TEXT)
+    process: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    notes: str = Field(default="", max_length=MAX_TEXT)
+
+    @property
+    def all_names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
 class ServiceItem(BaseModel):
     """A service item (事项) and its guide (办事指南)."""
 
@@ -90,9 +116,16 @@ class ServiceItem(BaseModel):
     status: Literal["active", "retired"] = "active"
     valid_from: date | None = None
     valid_to: date | None = None
+    situations: list[Situation] = Field(default_factory=list, max_length=MAX_LIST)
 
     def content_hash(self) -> str:
-        return content_hash(self.model_dump(mode="json"))
+        document = self.model_dump(mode="json")
+        if not document["situations"]:
+            del document["situations"]  # an item without situations keeps the hash it had before they existed
+        return content_hash(document)
+
+    def situation(self, situation_id: str) -> Situation | None:
+        return next((s for s in self.situations if s.id == situation_id), None)
 
     @property
     def all_names(self) -> list[str]:

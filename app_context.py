@@ -30,6 +30,7 @@ from miniapp_api.auth import SessionTokens
 from miniapp_api.health import Readiness
 from miniapp_api.login import IdentityProvider
 from policy_graph.advisor import PolicyAdvisor
+from policy_graph.curation import PolicyCuration
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
@@ -98,7 +99,8 @@ class AppContext:
     workbench: Workbench | None = None  # the approval back end when it is the embedded workbench
     # the policy graph
     fact_catalogue: FactCatalogue
-    policy_graph: PolicyGraph
+    policy_graph: PolicyGraph  # reading: matching, the advisor, push, the mini-program, console pages
+    policy_curation: PolicyCuration  # drafts, review, publishing: the staff console only
     enterprise_facts: EnterpriseFacts
     matches: MatchService
     policy_advisor: PolicyAdvisor

@@ -29,6 +29,7 @@ from intents.demand_router import NearestCategoryName
 from intents.routing_eval import evaluate_routing, format_routing
 from logs import configure_logging
 from policy_graph import benchmark as matching_benchmark
+from policy_graph.curation import PolicyCuration
 from policy_graph.enterprise_facts import (
     EnterpriseFacts,
     load_nansha_sample,
@@ -195,7 +196,8 @@ async def _load_policies(args: argparse.Namespace, db: Database) -> int:
         print(f"{args.path.name}: {problem}", file=sys.stderr)
     if problems:
         return 1
-    print(await import_policies(PolicyGraph(db, AuditLog(db), catalogue), document))
+    graph = PolicyGraph(db, catalogue)
+    print(await import_policies(graph, PolicyCuration(db, AuditLog(db), catalogue, graph), document))
     return 0
 
 

@@ -46,6 +46,7 @@ from miniapp_api import chat, forms, health, items, login, me, policies, search
 from miniapp_api.auth import SessionTokens, signed_in_person
 from miniapp_api.health import Readiness
 from policy_graph.advisor import PolicyAdvisor
+from policy_graph.curation import PolicyCuration
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
@@ -110,11 +111,13 @@ async def prepare_database(settings: Settings) -> Database:
             if added := await seed_demo_library(db):
                 log.info("seeded the demo base library with %d synthetic records", added)
             if settings.load_demo_policies:
-                graph = PolicyGraph(db, AuditLog(db), FactCatalogue.load())
+                fact_catalogue = FactCatalogue.load()
+                graph = PolicyGraph(db, fact_catalogue)
                 if await graph.node_count() == 0:
+                    curation = PolicyCuration(db, AuditLog(db), fact_catalogue, graph)
                     for path in sorted(DEMO_POLICIES_DIR.glob("*.yaml")):
                         log.info("loaded demo policies from %s: %s", path.name,
-                                 await import_policies(graph, read_policy_file(path)))
+                                 await import_policies(graph, curation, read_policy_file(path)))
     except BaseException:
         await db.dispose()
         raise
@@ -175,9 +178,12 @@ async def start_dialogue(ctx: AppContext, settings: Settings) -> None:
 
 def build_policy_graph(ctx: AppContext) -> None:
     """The policy graph, enterprise facts, matching (CPU work on the shared pool) and the advisor
-    that answers the assistant's policy questions."""
+    that answers the assistant's policy questions. Two objects over the graph's tables: the reader,
+    for everything that only reads what is published, and the curation state machine for the staff
+    console, which reads the dated parameters through that same reader."""
     ctx.fact_catalogue = FactCatalogue.load()
-    ctx.policy_graph = PolicyGraph(ctx.db, ctx.audit, ctx.fact_catalogue)
+    ctx.policy_graph = PolicyGraph(ctx.db, ctx.fact_catalogue)
+    ctx.policy_curation = PolicyCuration(ctx.db, ctx.audit, ctx.fact_catalogue, ctx.policy_graph)
     ctx.enterprise_facts = EnterpriseFacts(ctx.db, ctx.fact_catalogue)
     ctx.matches = MatchService(ctx.db, ctx.policy_graph, ctx.enterprise_facts, ctx.fact_catalogue, ctx.executor)
     ctx.policy_advisor = PolicyAdvisor(ctx.policy_graph, ctx.matches, ctx.identities)

@@ -24,15 +24,12 @@ from china_time import day_bounds
 from domain_errors import DomainError
 from logs import mask_personal_data
 from store.database import Database
-from store.tables import (
-    chat_turns,
-    demand_tickets,
-    evaluations,
-    policy_pushes,
-    search_queries,
-    service_items,
-    wechat_sends,
-)
+from store.tables.catalog import service_items
+from store.tables.dialogue import chat_turns, demand_tickets
+from store.tables.evaluations import evaluations
+from store.tables.policy_graph import policy_pushes
+from store.tables.search import search_queries
+from store.tables.wechat import wechat_sends
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -19,7 +19,8 @@ from assistant.models import FaqEntry, ServiceItem, Synonym
 from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import faq_entries, item_versions, kb_meta, service_items, synonyms, utcnow
+from store.tables.base import utcnow
+from store.tables.catalog import faq_entries, item_versions, kb_meta, service_items, synonyms
 
 KB_VERSION = "kb_version"
 ANY_VERSION = -1  # save_item without a version check (importers, scripts)

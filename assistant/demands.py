@@ -25,7 +25,8 @@ from intents.slots import RegionTable
 from logs import mask_personal_data
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import demand_tickets, utcnow
+from store.tables.base import utcnow
+from store.tables.dialogue import demand_tickets
 
 # random digits in a ticket number (~53 bits): a million guesses a day against ten thousand
 # tickets of that day hit one with a chance of one in a million

@@ -31,7 +31,8 @@ from logs import mask_personal_data
 from retrieval.lexical import normalize_text
 from retrieval.vector import VectorIndex
 from store.database import Database
-from store.tables import chat_turns, dialogue_sessions, utcnow
+from store.tables.base import utcnow
+from store.tables.dialogue import chat_turns, dialogue_sessions
 
 if TYPE_CHECKING:
     from policy_graph.advisor import PolicyAnswer

@@ -32,7 +32,9 @@ from assistant.models import ServiceItem
 from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import guide_drafts, service_items, utcnow
+from store.tables.base import utcnow
+from store.tables.catalog import service_items
+from store.tables.console import guide_drafts
 
 MAX_WORDS = 5  # words of a list search; more are ignored
 MAX_SEARCH_CANDIDATES = 2000  # rows a text search reads before it checks names and aliases

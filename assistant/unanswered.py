@@ -33,7 +33,10 @@ from china_time import day_bounds
 from retrieval.lexical import normalize_text
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import chat_turns, search_queries, unanswered_handled, utcnow
+from store.tables.base import utcnow
+from store.tables.console import unanswered_handled
+from store.tables.dialogue import chat_turns
+from store.tables.search import search_queries
 
 OUTCOMES = ("faq", "synonym", "dismissed")
 MAX_ROWS = 20_000  # rows read per source: beyond that, the newest are what matter

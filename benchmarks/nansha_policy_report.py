@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from policy_graph.conditions import parse  # noqa: E402
+from policy_graph.curation import PolicyCuration  # noqa: E402
 from policy_graph.engine import BatchEvaluator, FactColumns, explain, verdicts  # noqa: E402
 from policy_graph.enterprise_facts import EnterpriseFacts, load_nansha_sample, load_peer_recommendations  # noqa: E402
 from policy_graph.facts import FactCatalogue  # noqa: E402
@@ -38,9 +39,9 @@ async def report() -> dict:
     catalogue = FactCatalogue.load()
     db = Database(f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/report.db")
     await migrate.upgrade(db)
-    graph = PolicyGraph(db, AuditLog(db), catalogue)
+    graph = PolicyGraph(db, catalogue)
     document = read(FIXTURES)
-    await import_policies(graph, document)
+    await import_policies(graph, PolicyCuration(db, AuditLog(db), catalogue, graph), document)
     records, problems = load_nansha_sample(DATA / "enterprises", catalogue)
     facts = EnterpriseFacts(db, catalogue)
     await facts.store_records(records)

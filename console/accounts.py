@@ -21,7 +21,8 @@ from console.roles import ROLES, allowed
 from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import staff_accounts, staff_sessions, utcnow
+from store.tables.base import utcnow
+from store.tables.staff import staff_accounts, staff_sessions
 from store.throttle import Throttle, Throttled, ThrottleRule
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.\-]{2,31}$")

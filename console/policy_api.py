@@ -1,7 +1,8 @@
 """The staff API for curating the policy graph (``/api/v1/staff/policy/...``): the fact catalogue
 that drives the condition editor, node lists and the review queue, drafts, submit / review /
 publish / retire, dated parameters, and per item the matching enterprises and the 免申即享 list
-(JSON or CSV). Handlers only translate; ``PolicyGraph`` and ``MatchService`` decide."""
+(JSON or CSV). Handlers only translate; ``PolicyCuration`` (every change, the staff lists and history),
+``PolicyGraph`` (reading what is published) and ``MatchService`` decide."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw
 from sanic_ext import openapi
@@ -19,6 +20,7 @@ from console.auth import staff_member
 from csv_export import to_csv
 from policy_graph.conditions import OPERATORS
 from policy_graph.graph import NODE_KINDS, NodeVersion
+from web.answers import IsoDate, answer
 from web.bodies import parse_body
 from web.docs import documented
 from web.errors import ApiError
@@ -107,7 +109,7 @@ class RevisionAuthor(BaseModel):
 
 class VersionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": VERSION_EXAMPLE})
-    id: str
+    id: str = Field(validation_alias=AliasChoices("id", "node_id"))  # NodeVersion.node_id
     kind: str
     version: int
     state: str
@@ -115,8 +117,8 @@ class VersionModel(BaseModel):
     data: dict[str, Any]
     edges: list[dict[str, str]]
     condition: dict[str, Any] | None
-    valid_from: str | None
-    valid_to: str | None
+    valid_from: IsoDate | None
+    valid_to: IsoDate | None
     revision: int
     author: str
     reviewer: str | None
@@ -209,7 +211,7 @@ class Done(BaseModel):
 
 
 def _version_json(version: NodeVersion | None) -> dict[str, Any] | None:
-    return version.to_json() if version else None
+    return answer(VersionModel, version) if version else None
 
 
 # --- the fact catalogue and lists ------------------------------------------------------------
@@ -231,7 +233,7 @@ async def catalogue(request: Request) -> HTTPResponse:
 async def nodes(request: Request) -> HTTPResponse:
     await staff_member(request, "policy.view")
     query: NodesQuery = parse_query(NodesQuery, request)
-    total, rows = await request.app.ctx.policy_graph.nodes(
+    total, rows = await request.app.ctx.policy_curation.nodes(
         kind=query.kind, text=query.q, states=(query.state,) if query.state else (),
         offset=offset(query.page, query.page_size), limit=query.page_size)
     return json({"total": total, "page": query.page, "page_size": query.page_size, "items": rows})
@@ -242,7 +244,7 @@ async def nodes(request: Request) -> HTTPResponse:
 @documented(response=NodePage, errors=(), staff=True)
 async def review_queue(request: Request) -> HTTPResponse:
     await staff_member(request, "policy.view")
-    total, rows = await request.app.ctx.policy_graph.nodes(states=("in_review", "approved"), limit=100)
+    total, rows = await request.app.ctx.policy_curation.nodes(states=("in_review", "approved"), limit=100)
     return json({"total": total, "page": 1, "page_size": 100, "items": rows})
 
 
@@ -251,12 +253,12 @@ async def review_queue(request: Request) -> HTTPResponse:
 @documented(response=NodeDetail, errors=(404,), staff=True)
 async def node(request: Request, node_id: str) -> HTTPResponse:
     await staff_member(request, "policy.view")
-    graph = request.app.ctx.policy_graph
+    graph, curation = request.app.ctx.policy_graph, request.app.ctx.policy_curation
     latest = await graph.get(node_id)
     if latest is None:
         raise ApiError(404, "node_not_found", f"没有 {node_id}")
-    return json({"latest": latest.to_json(), "published": _version_json(await graph.get(node_id, published=True)),
-                 "history": await graph.history(node_id), "neighbours": await graph.neighbours(node_id)})
+    return json({"latest": answer(VersionModel, latest), "published": _version_json(await graph.get(node_id, published=True)),
+                 "history": await curation.history(node_id), "neighbours": await graph.neighbours(node_id)})
 
 
 # --- curating ----------------------------------------------------------------------------------
@@ -268,11 +270,11 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
 async def save_draft(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
     body: DraftBody = parse_body(DraftBody, request)
-    saved = await request.app.ctx.policy_graph.save_draft(
+    saved = await request.app.ctx.policy_curation.save_draft(
         session.staff.username, node_id, body.kind, body.name, data=body.data,
         edges=[e.model_dump() for e in body.edges], condition=body.condition, valid_from=body.valid_from,
         valid_to=body.valid_to, revision=body.revision)
-    return json(saved.to_json())
+    return json(answer(VersionModel, saved))
 
 
 @bp.post(f"/nodes/{NODE_ID}/submit")
@@ -280,7 +282,7 @@ async def save_draft(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=VersionModel, errors=(404, 409), staff=True)
 async def submit(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
-    return json((await request.app.ctx.policy_graph.submit(session.staff.username, node_id)).to_json())
+    return json(answer(VersionModel, await request.app.ctx.policy_curation.submit(session.staff.username, node_id)))
 
 
 @bp.post(f"/nodes/{NODE_ID}/review")
@@ -290,8 +292,8 @@ async def submit(request: Request, node_id: str) -> HTTPResponse:
 async def review(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.review")
     body: ReviewBody = parse_body(ReviewBody, request)
-    return json((await request.app.ctx.policy_graph.review(
-        session.staff.username, node_id, approve=body.approve, comment=body.comment)).to_json())
+    return json(answer(VersionModel, await request.app.ctx.policy_curation.review(
+        session.staff.username, node_id, approve=body.approve, comment=body.comment)))
 
 
 @bp.post(f"/nodes/{NODE_ID}/publish")
@@ -300,9 +302,9 @@ async def review(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=VersionModel, errors=(404, 409), staff=True)
 async def publish(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.publish")
-    published = await request.app.ctx.policy_graph.publish(session.staff.username, node_id)
+    published = await request.app.ctx.policy_curation.publish(session.staff.username, node_id)
     request.app.ctx.policy_refresh.set()
-    return json(published.to_json())
+    return json(answer(VersionModel, published))
 
 
 @bp.post(f"/nodes/{NODE_ID}/retire")
@@ -310,7 +312,7 @@ async def publish(request: Request, node_id: str) -> HTTPResponse:
 @documented(response=Done, errors=(404, 409), staff=True)
 async def retire(request: Request, node_id: str) -> HTTPResponse:
     session = await staff_member(request, "policy.publish")
-    await request.app.ctx.policy_graph.retire(session.staff.username, node_id)
+    await request.app.ctx.policy_curation.retire(session.staff.username, node_id)
     request.app.ctx.policy_refresh.set()
     return json({"ok": True})
 
@@ -322,7 +324,7 @@ async def retire(request: Request, node_id: str) -> HTTPResponse:
 async def set_parameter(request: Request, key: str) -> HTTPResponse:
     session = await staff_member(request, "policy.edit")
     body: ParameterBody = parse_body(ParameterBody, request)
-    await request.app.ctx.policy_graph.set_parameter(
+    await request.app.ctx.policy_curation.set_parameter(
         session.staff.username, key, body.fact_type, body.valid_from, body.value, body.legal_basis, body.valid_to)
     request.app.ctx.policy_refresh.set()
     return json({"ok": True})

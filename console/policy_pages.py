@@ -23,8 +23,9 @@ from console.auth import staff_member
 from console.svg import EDGE_NAMES, KIND_NAMES, neighbourhood
 from console.web import done, form_value, form_values, render
 from policy_graph.conditions import OPERATORS, InvalidCondition
+from policy_graph.curation import CurationError
 from policy_graph.engine import conditions_in_words
-from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, CurationError, NodeVersion
+from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, NodeVersion
 from web.bodies import MAX_JSON_DEPTH, JsonTooDeep, load_json
 from web.errors import ApiError, status_of
 
@@ -56,7 +57,7 @@ async def nodes(request: Request) -> HTTPResponse:
     kind = kind if kind in NODE_KINDS else "item"
     text = request.args.get("q", "")[:50]
     page = max(1, min(int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1, 1000))
-    total, rows = await request.app.ctx.policy_graph.nodes(kind=kind, text=text, offset=(page - 1) * 30, limit=30)
+    total, rows = await request.app.ctx.policy_curation.nodes(kind=kind, text=text, offset=(page - 1) * 30, limit=30)
     return render(request, "policy/nodes.html", rows=rows, total=total, kind=kind, q=text, page=page,
                   pages=max(1, -(-total // 30)), kinds=LIST_KINDS, KIND_NAMES=KIND_NAMES)
 
@@ -64,7 +65,7 @@ async def nodes(request: Request) -> HTTPResponse:
 @bp.get("/review")
 async def review_queue(request: Request) -> HTTPResponse:
     await staff_member(request, "policy.view")
-    _, rows = await request.app.ctx.policy_graph.nodes(states=("in_review", "approved"), limit=200)
+    _, rows = await request.app.ctx.policy_curation.nodes(states=("in_review", "approved"), limit=200)
     return render(request, "policy/review.html", rows=rows, KIND_NAMES=KIND_NAMES)
 
 
@@ -84,7 +85,7 @@ async def node(request: Request, node_id: str) -> HTTPResponse:
     if latest.kind == "item" and published is not None and shown.in_force(today()):
         matches = await ctx.matches.for_item(node_id, today(), sample=5)
     return render(request, "policy/node.html", latest=latest, published=published,
-                  words=await _in_words(request, latest), history=await graph.history(node_id),
+                  words=await _in_words(request, latest), history=await ctx.policy_curation.history(node_id),
                   picture=neighbourhood(shown.name, shown.kind, links), links=links, matches=matches,
                   audit=await ctx.audit.entries(target_type="policy_node", target_id=node_id, limit=20),
                   own=latest.authored_by(session.staff.username), KIND_NAMES=KIND_NAMES, EDGE_NAMES=EDGE_NAMES,
@@ -108,15 +109,16 @@ async def move(request: Request, node_id: str, action: str) -> HTTPResponse:
     permission = {"submit": "policy.edit", "approve": "policy.review", "send-back": "policy.review",
                   "publish": "policy.publish", "retire": "policy.publish"}[action]
     session = await staff_member(request, permission)
-    graph, who = request.app.ctx.policy_graph, session.staff.username
+    curation, who = request.app.ctx.policy_curation, session.staff.username
     if action == "submit":
-        await graph.submit(who, node_id)
+        await curation.submit(who, node_id)
     elif action in ("approve", "send-back"):
-        await graph.review(who, node_id, approve=action == "approve", comment=form_value(request, "comment", limit=500))
+        await curation.review(who, node_id, approve=action == "approve",
+                              comment=form_value(request, "comment", limit=500))
     elif action == "publish":
-        await graph.publish(who, node_id)
+        await curation.publish(who, node_id)
     else:
-        await graph.retire(who, node_id)
+        await curation.retire(who, node_id)
     if action in ("publish", "retire"):
         request.app.ctx.policy_refresh.set()  # rematch now
     notices = {"submit": "已提交审核", "approve": "已审核通过，待发布", "send-back": "已退回修改",
@@ -160,7 +162,7 @@ async def save(request: Request) -> HTTPResponse:
         return await _editor(request, entered, new=True, status=409,
                              conflict=f"编号 {entered['node_id']} 已被使用：请换一个编号，或打开已有节点修改")
     try:
-        saved = await request.app.ctx.policy_graph.save_draft(
+        saved = await request.app.ctx.policy_curation.save_draft(
             session.staff.username, entered["node_id"], entered["kind"], entered["name"], data=entered["data"],
             edges=entered["edges"], condition=entered["condition"],
             valid_from=_date(entered["valid_from"]), valid_to=_date(entered["valid_to"]),
@@ -249,11 +251,11 @@ async def _editor(request: Request, entered: dict[str, Any], *, new: bool = Fals
     for edge_kind in edge_kinds:  # what each relation may point to, for the rows' suggestions
         target_kind = EDGE_KINDS[edge_kind][1]
         if target_kind not in targets:
-            targets[target_kind] = (await ctx.policy_graph.nodes(kind=target_kind, limit=500))[1]
+            targets[target_kind] = (await ctx.policy_curation.nodes(kind=target_kind, limit=500))[1]
     known = {f[0] for f in FIELDS.get(kind, [])}
     editor_catalogue = {"facts": ctx.fact_catalogue.to_json(), "operators": {t: list(o) for t, o in OPERATORS.items()},
                         "parameters": (await ctx.policy_graph.parameters()).to_json(),
-                        "conditions": [r["id"] for r in (await ctx.policy_graph.nodes(kind="condition", limit=200))[1]]}
+                        "conditions": [r["id"] for r in (await ctx.policy_curation.nodes(kind="condition", limit=200))[1]]}
     return render(request, "policy/edit.html", status=status, entered=entered, new=new, fields=FIELDS.get(kind, []),
                   data_other=json.dumps({k: v for k, v in entered["data"].items() if k not in known}, ensure_ascii=False),
                   condition_json=json.dumps(entered["condition"], ensure_ascii=False, indent=1)

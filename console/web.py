@@ -208,7 +208,7 @@ async def logout(request: Request) -> HTTPResponse:
 async def home(request: Request) -> HTTPResponse:
     await staff_member(request, "console.view")
     ctx = request.app.ctx
-    _, waiting_review = await ctx.policy_graph.nodes(states=("in_review", "approved"), limit=5)
+    _, waiting_review = await ctx.policy_curation.nodes(states=("in_review", "approved"), limit=5)
     counts = await ctx.outbox.counts()
     return render(request, "home.html", waiting_review=waiting_review, dead_letters=counts.get("dead", 0),
                   followups=len(await ctx.evaluations.open_followups()),

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sanic import Request
 
 from store.database import Database
-from store.tables import user_sessions, utcnow
+from store.tables.base import utcnow
+from store.tables.identity import user_sessions
 from web.errors import ApiError
 
 

@@ -15,7 +15,8 @@ from sanic_ext import openapi
 
 from assistant.dialogue import signed_in_session
 from miniapp_api.auth import current_user
-from miniapp_api.responses import ChatAnswer, Ok
+from miniapp_api.responses.chat import ChatAnswer
+from miniapp_api.responses.common import Ok
 from web.bodies import parse_body
 from web.docs import documented
 from web.errors import ApiError

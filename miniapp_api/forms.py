@@ -15,9 +15,10 @@ from sanic_ext import openapi
 
 from china_time import CHINA
 from miniapp_api.auth import current_user
-from miniapp_api.responses import (
+from miniapp_api.responses.forms import (
     ApplicationAnswer,
     ConsentGranted,
+    Draft,
     DraftWithAttachments,
     FormAnswer,
     PrefilledDraft,
@@ -33,6 +34,7 @@ from smartform.consent import consent_request
 from smartform.schemas import FormSchema
 from smartform.status_flow import InvalidTransition
 from web.addresses import client_address
+from web.answers import answer
 from web.bodies import parse_body, read_body
 from web.docs import UPLOAD, documented
 from web.errors import ApiError
@@ -109,7 +111,7 @@ async def prefill(request: Request, item_code: str) -> HTTPResponse:
     user, form = await current_user(request), _form(request, item_code)
     subject = await request.app.ctx.identities.subject(user)
     draft, report = await request.app.ctx.drafts.open(user, form, subject)
-    return json({"draft": draft.to_json(), "prefill": report})
+    return json({"draft": answer(Draft, draft), "prefill": report})
 
 
 @bp.get("/drafts/<draft_id:str>")
@@ -117,7 +119,7 @@ async def prefill(request: Request, item_code: str) -> HTTPResponse:
 @documented(response=DraftWithAttachments, errors=(404,), secured=True)
 async def get_draft(request: Request, draft_id: str) -> HTTPResponse:
     _, draft, _ = await _owned_draft(request, draft_id)
-    return json({"draft": draft.to_json(), "attachments": await request.app.ctx.drafts.attachments_of(draft.id)})
+    return json({"draft": answer(Draft, draft), "attachments": await request.app.ctx.drafts.attachments_of(draft.id)})
 
 
 @bp.put("/drafts/<draft_id:str>")
@@ -129,7 +131,7 @@ async def save_draft(request: Request, draft_id: str) -> HTTPResponse:
     if len(jsonlib.dumps(body.data, ensure_ascii=False)) > 200_000:
         raise ApiError(413, "draft_too_large", "草稿内容过大")
     saved = await request.app.ctx.drafts.save(user, form, draft.id, body.data, body.revision)
-    return json({"draft": saved.to_json()})
+    return json({"draft": answer(Draft, saved)})
 
 
 # multipart's own bytes around the file (boundaries, part headers, the key field)

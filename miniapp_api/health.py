@@ -9,8 +9,8 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from miniapp_api.responses import Health
-from miniapp_api.responses import Readiness as ReadinessAnswer
+from miniapp_api.responses.health import Health
+from miniapp_api.responses.health import Readiness as ReadinessAnswer
 from store.database import DatabaseUnavailable
 from web.docs import documented
 

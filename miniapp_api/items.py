@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from assistant.catalog import ItemRecord
-from miniapp_api.responses import ItemDetail, ItemPage
+from miniapp_api.responses.search import ItemDetail, ItemPage
 from web.docs import documented
 from web.errors import ApiError
 from web.queries import parse_query

@@ -12,7 +12,8 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from miniapp_api.auth import current_user
-from miniapp_api.responses import LoginAnswer, Ok
+from miniapp_api.responses.common import Ok
+from miniapp_api.responses.identity import LoginAnswer
 from web.bodies import parse_body
 from web.docs import documented
 from web.errors import ApiError

@@ -15,26 +15,28 @@ from sanic_ext import openapi
 from china_time import CHINA
 from miniapp_api import forms
 from miniapp_api.auth import current_user
-from miniapp_api.responses import (
-    ApplicationPage,
+from miniapp_api.responses.forms import ApplicationPage
+from miniapp_api.responses.identity import (
     EnterpriseGrantList,
-    EvaluationAdded,
-    EvaluationStats,
     GrantAdded,
     GrantRevoked,
-    MarkedRead,
     PlatformSignIn,
     Profile,
-    SubscriptionAdded,
-    SubscriptionList,
     Unbound,
 )
-from miniapp_api.responses import MessagePage as MessagePageAnswer
+from miniapp_api.responses.messages import (
+    EvaluationAdded,
+    EvaluationStats,
+    MarkedRead,
+    SubscriptionAdded,
+    SubscriptionList,
+)
+from miniapp_api.responses.messages import MessagePage as MessagePageAnswer
 from smartform.base_library import LibraryUnavailable
 from smartform.enterprise_grants import MAX_GRANT_DAYS
 from smartform.evaluations import TAGS
 from smartform.identity import AUTHORIZATION_TTL
-from store.tables import utcnow as now_utc
+from store.tables.base import utcnow as now_utc
 from web.addresses import client_address
 from web.bodies import parse_body
 from web.docs import documented

@@ -14,7 +14,7 @@ from sanic_ext import openapi
 
 from china_time import today
 from miniapp_api.auth import current_user
-from miniapp_api.responses import EnterpriseMatches, PolicyDetail, PolicyPage, PushSettingAnswer
+from miniapp_api.responses.policies import EnterpriseMatches, PolicyDetail, PolicyPage, PushSettingAnswer
 from policy_graph.engine import conditions_in_words
 from policy_graph.graph import ITEM_CATEGORIES, NodeVersion
 from web.bodies import parse_body

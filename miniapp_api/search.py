@@ -8,7 +8,8 @@ from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from assistant.search import SearchFilters
-from miniapp_api.responses import HotQueries, SearchAnswer, Suggestions
+from miniapp_api.responses.search import HotQueries, SearchAnswer, Suggestions
+from web.answers import answer
 from web.docs import documented
 from web.queries import parse_query
 
@@ -49,7 +50,7 @@ async def search(request: Request) -> HTTPResponse:
     filters = SearchFilters(audience=query.audience, department=query.department, item_type=query.item_type,
                             level=query.level, district=query.district)
     result = await request.app.ctx.search.search(query.q, filters, query.top_k, channel="miniapp")
-    return json(result.to_json())
+    return json(answer(SearchAnswer, result))
 
 
 @bp.get("/suggest")

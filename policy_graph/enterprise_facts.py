@@ -39,7 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from codes import check_credit_code
 from policy_graph.facts import FactCatalogue, FactError
 from store.database import Database
-from store.tables import enterprise_facts, utcnow
+from store.tables.base import utcnow
+from store.tables.policy_graph import enterprise_facts
 
 BRANCH_WORDS = ("分公司", "分店", "分厂", "办事处", "营业部", "分部")
 

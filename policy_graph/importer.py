@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_graph.conditions import InvalidCondition, Parameters, atoms_of, parse
+from policy_graph.curation import PolicyCuration
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import DELIVERIES, EDGE_KINDS, ITEM_CATEGORIES, NODE_KINDS, PolicyGraph
 from yaml_files import read_yaml
@@ -157,13 +158,14 @@ def _clauses(tree: Any) -> list[str]:
     return []
 
 
-async def import_policies(graph: PolicyGraph, document: dict[str, Any]) -> dict[str, int]:
-    """Draft, review and publish every node whose content differs from its published version."""
+async def import_policies(graph: PolicyGraph, curation: PolicyCuration, document: dict[str, Any]) -> dict[str, int]:
+    """Draft, review and publish every node whose content differs from its published version: the
+    reader says what is published (and the draft's revision), the curation takes every step."""
     counts = {"published": 0, "unchanged": 0, "parameters": 0}
     for p in document.get("parameters", []):
         value = _date(p["value"]) if p["fact_type"] == "date" else p["value"]
-        await graph.set_parameter(AUTHOR, p["key"], p["fact_type"], _required_date(p["valid_from"]), value, p["legal_basis"],
-                                  _date(p.get("valid_to")))
+        await curation.set_parameter(AUTHOR, p["key"], p["fact_type"], _required_date(p["valid_from"]), value,
+                                     p["legal_basis"], _date(p.get("valid_to")))
         counts["parameters"] += 1
     for node in nodes_in_order(document):
         content = {"name": node["name"], "data": node.get("data") or {}, "edges": node["edges"],
@@ -177,10 +179,10 @@ async def import_policies(graph: PolicyGraph, document: dict[str, Any]) -> dict[
             continue
         latest = await graph.get(node["id"])
         revision = latest.revision if latest is not None and latest.state == "draft" else None
-        await graph.save_draft(AUTHOR, node["id"], node["kind"], revision=revision, **content)
-        await graph.submit(AUTHOR, node["id"])
-        await graph.review(REVIEWER, node["id"], approve=True)
-        await graph.publish(REVIEWER, node["id"])
+        await curation.save_draft(AUTHOR, node["id"], node["kind"], revision=revision, **content)
+        await curation.submit(AUTHOR, node["id"])
+        await curation.review(REVIEWER, node["id"], approve=True)
+        await curation.publish(REVIEWER, node["id"])
         counts["published"] += 1
     return counts
 

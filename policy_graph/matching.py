@@ -22,7 +22,8 @@ from policy_graph.enterprise_facts import EnterpriseFacts, FactValue, snapshot_h
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import NodeVersion, PolicyGraph
 from store.database import Database
-from store.tables import policy_matches, utcnow
+from store.tables.base import utcnow
+from store.tables.policy_graph import policy_matches
 
 VERDICTS = (TRUE, FALSE, UNKNOWN)
 

@@ -25,7 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from china_time import CHINA, today
 from policy_graph.graph import NodeVersion
 from store.database import Database
-from store.tables import policy_push_optouts, policy_pushes, subscriptions, user_messages, users, utcnow
+from store.tables.base import utcnow
+from store.tables.identity import users
+from store.tables.messages import subscriptions, user_messages
+from store.tables.policy_graph import policy_push_optouts, policy_pushes
 
 log = logging.getLogger(__name__)
 SCENE = "policy_match"

@@ -27,15 +27,11 @@ from smartform.schemas import FormSchema
 from smartform.status_flow import STATUSES, check_transition
 from store.database import Database
 from store.outbox import Outbox
-from store.tables import (
-    application_events,
-    applications,
-    drafts,
-    subscriptions,
-    user_messages,
-    users,
-    utcnow,
-)
+from store.tables.applications import application_events, applications
+from store.tables.base import utcnow
+from store.tables.forms import drafts
+from store.tables.identity import users
+from store.tables.messages import subscriptions, user_messages
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,9 @@ from smartform.status_flow import DECIDED, InvalidTransition, changes_into
 from store.audit import AuditLog
 from store.database import Database
 from store.outbox import OutboxJob, PermanentFailure, RetryLater
-from store.tables import application_events, applications, approval_queue, users, utcnow
+from store.tables.applications import application_events, applications, approval_queue
+from store.tables.base import utcnow
+from store.tables.identity import users
 
 SIGNATURE_WINDOW_SECONDS = 300  # how far a signed request's timestamp may be from our clock
 # Unix seconds have 10 digits until the year 2286; a longer "timestamp" is not a time, and turning

@@ -30,7 +30,7 @@ import httpx
 import sqlalchemy as sa
 
 from store.database import Database
-from store.tables import base_library_records
+from store.tables.forms import base_library_records
 
 log = logging.getLogger(__name__)
 

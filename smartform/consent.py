@@ -20,7 +20,8 @@ from smartform.base_library import split_field
 from smartform.schemas import FormSchema
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import consents, utcnow
+from store.tables.base import utcnow
+from store.tables.forms import consents
 
 LIBRARY_NAMES = {"population": "人口库", "legal_person": "法人库", "license": "电子证照库"}
 

@@ -23,7 +23,8 @@ from smartform.base_library import Subject
 from smartform.prefill import PrefillService
 from smartform.schemas import FormSchema
 from store.database import Database
-from store.tables import attachments, drafts, utcnow
+from store.tables.base import utcnow
+from store.tables.forms import attachments, drafts
 
 OPEN, SUBMITTED = "open", "submitted"
 # what a file must start with to be what its name says (a renamed .exe is not a .pdf)
@@ -46,11 +47,6 @@ class Draft:
     revision: int
     updated_at: datetime
     expires_at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "item_code": self.item_code, "form_version": self.form_version, "data": self.data,
-                "provenance": self.provenance, "status": self.status, "revision": self.revision,
-                "updated_at": self.updated_at.isoformat(), "expires_at": self.expires_at.isoformat()}
 
 
 def _draft(row: Any) -> Draft:

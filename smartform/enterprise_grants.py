@@ -22,7 +22,9 @@ from smartform.base_library import BaseLibrary
 from smartform.validators import check_id_number
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import audit_log, enterprise_grants, utcnow
+from store.tables.audit import audit_log
+from store.tables.base import utcnow
+from store.tables.identity import enterprise_grants
 
 SCOPES = {"policy": "查看企业信息和政策匹配", "apply": "读取企业登记信息并代企业申请"}
 MAX_GRANT_DAYS = 366  # a grant is renewed at least yearly, as a paper 授权委托书 usually is

@@ -15,15 +15,12 @@ from assistant.dialogue import session_owner
 from domain_errors import DomainError
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import (
-    applications,
-    chat_turns,
-    evaluations,
-    followup_tasks,
-    service_items,
-    user_messages,
-    utcnow,
-)
+from store.tables.applications import applications
+from store.tables.base import utcnow
+from store.tables.catalog import service_items
+from store.tables.dialogue import chat_turns
+from store.tables.evaluations import evaluations, followup_tasks
+from store.tables.messages import user_messages
 
 TAGS = ("办事便捷", "材料简单", "态度好", "办理迅速", "指引清楚", "材料繁琐", "等待太久", "态度不好", "多次跑腿", "指引不清")
 BAD = 2  # 1–2 stars

@@ -32,7 +32,8 @@ from smartform.identity_platform import HIGH, IdentityPlatform, PlatformError
 from smartform.validators import check_id_number
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import identity_authorizations, users, utcnow
+from store.tables.base import utcnow
+from store.tables.identity import identity_authorizations, users
 from store.throttle import Throttle, Throttled, ThrottleRule
 
 # Knowledge-only binding attempts. Five failures a day per account (as before this module counted

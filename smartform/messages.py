@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from store.database import Database
-from store.tables import subscriptions, user_messages, utcnow
+from store.tables.base import utcnow
+from store.tables.messages import subscriptions, user_messages
 
 
 class MessageCentre:

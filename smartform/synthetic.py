@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from codes import organisation_code_check_digit, uscc_check_digit
 from smartform.validators import id_check_digit
 from store.database import Database
-from store.tables import base_library_records
+from store.tables.forms import base_library_records
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗高林"
 GIVEN = "明华芳军敏静丽强磊洋艳勇杰娟涛超秀霞平刚桂英"

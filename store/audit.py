@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.database import Database
-from store.tables import audit_log, utcnow
+from store.tables.audit import audit_log
+from store.tables.base import utcnow
 
 
 class AuditLog:

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import outbox_jobs, utcnow
+from store.tables.base import utcnow
+from store.tables.outbox import outbox_jobs
 
 log = logging.getLogger(__name__)
 

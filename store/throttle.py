@@ -26,7 +26,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from store.database import Database
-from store.tables import attempt_counters, utcnow
+from store.tables.base import utcnow
+from store.tables.throttles import attempt_counters
 
 
 @dataclass(frozen=True)

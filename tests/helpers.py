@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 
+from policy_graph.curation import PolicyCuration
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
-from policy_graph.graph import PolicyGraph
 from smartform.synthetic import people
-from store.tables import applications
+from store.tables.applications import applications
 from tests.identity_platform import verify_user
 
 
@@ -154,22 +154,24 @@ AS_OF = date(2026, 12, 1)
 FIRM_A, FIRM_B, FIRM_C = "91510100MA61234567", "91510107MA6C5XJ01K", "91440115708216261R"
 
 
-async def seed(graph: PolicyGraph) -> None:
-    await graph.set_parameter("editor", "cd.hightech.revenue_floor", "number", date(2024, 1, 1), 500, "成科字〔2024〕1号 第五条")
+async def seed(curation: PolicyCuration) -> None:
+    await curation.set_parameter("editor", "cd.hightech.revenue_floor", "number", date(2024, 1, 1), 500,
+                                 "成科字〔2024〕1号 第五条")
     for node_id, kind, name, condition in (("department:cd-kj", "department", "成都市科学技术局", None),
                                            ("qualification:高新技术企业", "qualification", "高新技术企业", None),
                                            ("condition:chengdu.basic", "condition", "在蓉注册的独立法人", BASIC)):
-        await graph.save_draft("editor", node_id, kind, name, condition=condition)
-        await graph.submit("editor", node_id)
-        await graph.review("reviewer", node_id, approve=True)
-        await graph.publish("reviewer", node_id)
+        await curation.save_draft("editor", node_id, kind, name, condition=condition)
+        await curation.submit("editor", node_id)
+        await curation.review("reviewer", node_id, approve=True)
+        await curation.publish("reviewer", node_id)
 
 
-async def publish(graph: PolicyGraph, node_id: str, condition: dict, delivery: str = "申报") -> None:
-    await graph.save_draft("editor", node_id, "item", node_id, data={**ITEM, "delivery": delivery}, condition=condition)
-    await graph.submit("editor", node_id)
-    await graph.review("reviewer", node_id, approve=True)
-    await graph.publish("reviewer", node_id)
+async def publish(curation: PolicyCuration, node_id: str, condition: dict, delivery: str = "申报") -> None:
+    await curation.save_draft("editor", node_id, "item", node_id, data={**ITEM, "delivery": delivery},
+                              condition=condition)
+    await curation.submit("editor", node_id)
+    await curation.review("reviewer", node_id, approve=True)
+    await curation.publish("reviewer", node_id)
 
 
 async def put(db, facts: EnterpriseFacts, uscc: str, source: str = "法人库", **values) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from assistant.dialogue import DialogueManager
 from store.database import Database
-from store.tables import wechat_users
+from store.tables.wechat import wechat_users
 from wechat.messages import Incoming
 from wechat.render import render, text_reply
 

@@ -33,7 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from store.database import Database
 from store.outbox import Outbox, OutboxJob, RetryLater
-from store.tables import utcnow, wechat_messages
+from store.tables.base import utcnow
+from store.tables.wechat import wechat_messages
 from wechat.conversation import Conversation
 from wechat.messages import Incoming
 from wechat.render import custom_message, text_reply

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.database import Database
 from store.outbox import Outbox, OutboxJob, PermanentFailure, RetryLater
-from store.tables import utcnow, wechat_sends, wechat_users
+from store.tables.base import utcnow
+from store.tables.wechat import wechat_sends, wechat_users
 from wechat.api import RATE_LIMITED, REFUSED, WeChatApi, WeChatApiError, WeChatUnreachable
 from wechat.tokens import TokenBudgetExhausted
 

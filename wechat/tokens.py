@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from china_time import CHINA
 from store.database import Database
-from store.tables import utcnow, wechat_tokens
+from store.tables.base import utcnow
+from store.tables.wechat import wechat_tokens
 from wechat.api import StableTokenSource
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,8 @@ import sqlalchemy as sa
 
 from logs import mask_personal_data
 from store.database import Database
-from store.tables import search_queries, utcnow
+from store.tables.base import utcnow
+from store.tables.search import search_queries
 
 log = logging.getLogger(__name__)
 

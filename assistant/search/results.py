@@ -4,7 +4,6 @@ the search cannot run. Plain data, shared by the searcher, the service facade an
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from domain_errors import DomainError
 from retrieval.fusion import MatchSignals
@@ -40,11 +39,6 @@ class SearchHit:
     snippet: str  # HTML-escaped, matched words wrapped in <em>
     scores: dict[str, float]  # each method's own score, for hit testing
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.code, "code": self.code, "name": self.name, "department": self.department,
-                "score": round(self.score, 4), "matched_by": self.matched_by, "snippet": self.snippet,
-                "scores": {m: round(s, 4) for m, s in self.scores.items()}}
-
 
 @dataclass
 class SearchResult:
@@ -59,9 +53,3 @@ class SearchResult:
     expansions: list[str] = field(default_factory=list)
     truncated: bool = False
     signals: MatchSignals | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "results": [hit.to_json() for hit in self.results], "facets": self.facets,
-                "no_good_match": self.no_good_match, "confidence": round(self.confidence, 4),
-                "took_ms": round(self.took_ms, 2), "methods": self.methods, "expansions": self.expansions,
-                "truncated": self.truncated}

@@ -28,7 +28,7 @@ from retrieval.embedding_cache import CachedEmbedder
 from retrieval.fusion import DEFAULT_CALIBRATION, Calibration
 from retrieval.lexical import BM25Index, Tokenizer, normalize_text
 from retrieval.vector import VectorIndex
-from store.tables import utcnow
+from store.tables.base import utcnow
 
 
 class SearchService:

@@ -3,7 +3,7 @@ so migrations work the same from ``rongyiban db upgrade``, at server start, and 
 
 from alembic import context
 
-from store.tables import metadata
+from store.tables.base import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

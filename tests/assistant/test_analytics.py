@@ -9,15 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from assistant.analytics import Analytics, AnalyticsError, DateRange
-from store.tables import (
-    chat_turns,
-    demand_tickets,
-    evaluations,
-    policy_pushes,
-    search_queries,
-    service_items,
-    wechat_sends,
-)
+from store.tables.catalog import service_items
+from store.tables.dialogue import chat_turns, demand_tickets
+from store.tables.evaluations import evaluations
+from store.tables.policy_graph import policy_pushes
+from store.tables.search import search_queries
+from store.tables.wechat import wechat_sends
 from web.errors import status_of
 
 MAY = DateRange(date(2026, 5, 1), date(2026, 5, 3))

@@ -13,7 +13,7 @@ from assistant.demands import DemandDesk, DemandError, DemandService, new_ticket
 from intents.demand_router import Route
 from intents.slots import TICKET_NUMBER, RegionTable
 from server import DEMO_DIR
-from store.tables import demand_tickets
+from store.tables.dialogue import demand_tickets
 from web.errors import status_of
 
 

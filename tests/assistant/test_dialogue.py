@@ -13,7 +13,7 @@ from assistant.catalog import CatalogService
 from assistant.demands import DemandDesk
 from server import build_dialogue, build_search, prepare_database
 from store.audit import AuditLog
-from store.tables import chat_turns
+from store.tables.dialogue import chat_turns
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -166,7 +166,7 @@ async def test_policy_questions_are_answered_from_the_graph_with_their_sources(m
     from policy_graph.matching import MatchService
 
     catalogue = FactCatalogue.load()
-    graph = PolicyGraph(manager.db, AuditLog(manager.db), catalogue)  # the demo policies loaded at start
+    graph = PolicyGraph(manager.db, catalogue)  # the demo policies loaded at start
     manager.policies = PolicyAdvisor(graph, MatchService(manager.db, graph, EnterpriseFacts(manager.db, catalogue),
                                                          catalogue)).for_user
     try:
@@ -185,7 +185,8 @@ async def test_policy_questions_are_answered_from_the_graph_with_their_sources(m
 
 
 async def test_a_dry_run_answers_like_a_first_turn_and_stores_nothing(manager):
-    from store.tables import demand_tickets, dialogue_sessions, search_queries
+    from store.tables.dialogue import demand_tickets, dialogue_sessions
+    from store.tables.search import search_queries
 
     async def counts() -> list[int]:
         async with manager.db.read() as conn:

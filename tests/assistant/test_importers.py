@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from assistant.catalog import CatalogService
 from assistant.importers import import_catalog
 from store.audit import AuditLog
-from store.tables import service_items
+from store.tables.catalog import service_items
 
 
 @pytest.fixture

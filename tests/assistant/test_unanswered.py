@@ -19,8 +19,10 @@ from retrieval.embedder import make_embedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from server import DEMO_CATALOG_DIR
 from store.audit import AuditLog
-from store.tables import chat_turns, search_queries, utcnow
-from store.tables import unanswered_handled as handled_table
+from store.tables.base import utcnow
+from store.tables.console import unanswered_handled as handled_table
+from store.tables.dialogue import chat_turns
+from store.tables.search import search_queries
 
 # (text, how often, how: no_answer / unhelpful / search, channel)
 ASKED = [

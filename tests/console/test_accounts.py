@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from cli import main
 from console.accounts import AccountError, StaffAccounts
-from store.tables import staff_accounts, utcnow
+from store.tables.base import utcnow
+from store.tables.staff import staff_accounts
 from web.errors import status_of
 
 PASSWORD = "correct-horse-7"

@@ -9,7 +9,8 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from china_time import CHINA
-from store.tables import chat_turns, demand_tickets, search_queries
+from store.tables.dialogue import chat_turns, demand_tickets
+from store.tables.search import search_queries
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
 

@@ -12,7 +12,8 @@ import re
 import sqlalchemy as sa
 
 from server import create_app
-from store.tables import chat_turns, demand_tickets, dialogue_sessions, search_queries
+from store.tables.dialogue import chat_turns, demand_tickets, dialogue_sessions
+from store.tables.search import search_queries
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
 

@@ -10,7 +10,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from assistant.dialogue import signed_in_session
-from store.tables import chat_turns, demand_tickets, followup_tasks, outbox_jobs, user_messages, utcnow
+from store.tables.base import utcnow
+from store.tables.dialogue import chat_turns, demand_tickets
+from store.tables.evaluations import followup_tasks
+from store.tables.messages import user_messages
+from store.tables.outbox import outbox_jobs
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
 

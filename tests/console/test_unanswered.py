@@ -8,7 +8,9 @@ import re
 from datetime import timedelta
 
 from assistant.unanswered import text_hash
-from store.tables import chat_turns, search_queries, utcnow
+from store.tables.base import utcnow
+from store.tables.dialogue import chat_turns
+from store.tables.search import search_queries
 from tests.console.conftest import add_staff, sign_in_page
 from tests.miniapp_api.conftest import serve
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from smartform.approval import signature
 from smartform.status_flow import FINAL, STATUSES, TRANSITIONS
-from store.tables import application_events, applications, user_messages
+from store.tables.applications import application_events, applications
+from store.tables.messages import user_messages
 from tests.helpers import assert_error
 
 SECRET = "callback-test-secret"

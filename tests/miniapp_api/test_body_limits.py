@@ -12,7 +12,7 @@ import json
 
 import sqlalchemy as sa
 
-from store.tables import evaluations, followup_tasks
+from store.tables.evaluations import evaluations, followup_tasks
 from tests.helpers import PDF, add_application, assert_error, chunked, login, signed_in, unread_body
 from web.bodies import MAX_JSON_DEPTH
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from store.tables import chat_turns, followup_tasks
+from store.tables.dialogue import chat_turns
+from store.tables.evaluations import followup_tasks
 from tests.helpers import assert_error, signed_in
 
 

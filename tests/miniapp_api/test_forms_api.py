@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from smartform.approval import signature
-from store.tables import applications, outbox_jobs, user_messages
+from store.tables.applications import applications
+from store.tables.messages import user_messages
+from store.tables.outbox import outbox_jobs
 from tests.helpers import PDF, PERSON, assert_error, filled, login, wait_until
 
 APPROVAL_SECRET = "approval-test-secret"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from server import create_app
 from smartform.synthetic import people
-from store.tables import user_sessions
+from store.tables.identity import user_sessions
 from tests.helpers import assert_error
 from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from assistant.dialogue import signed_in_session
 from smartform.synthetic import enterprises, people
-from store.tables import chat_turns, followup_tasks
+from store.tables.dialogue import chat_turns
+from store.tables.evaluations import followup_tasks
 from tests.helpers import add_application, assert_error, signed_in
 from tests.identity_platform import verify_through_api
 

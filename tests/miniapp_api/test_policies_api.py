@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from server import create_app
 from smartform.synthetic import enterprises, people
-from store.tables import policy_push_optouts
+from store.tables.policy_graph import policy_push_optouts
 from tests.helpers import assert_error, signed_in, walk_pages
 from tests.identity_platform import verify_through_api
 from tests.miniapp_api.conftest import serve

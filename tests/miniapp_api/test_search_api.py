@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store.tables import search_queries
+from store.tables.search import search_queries
 from tests.helpers import assert_error
 
 

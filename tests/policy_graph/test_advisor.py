@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from policy_graph.advisor import PolicyAdvisor
+from policy_graph.curation import PolicyCuration
 from policy_graph.enterprise_facts import EnterpriseFacts
 from policy_graph.facts import FactCatalogue
 from policy_graph.graph import PolicyGraph
@@ -21,8 +22,8 @@ FIRM = "91510107MA6C5XJ01K"
 async def test_questions_are_answered_from_the_demo_graph(sqlite_db, tmp_path):
     from store.audit import AuditLog
 
-    graph = PolicyGraph(sqlite_db, AuditLog(sqlite_db), CATALOGUE)
-    await import_policies(graph, read(DEMO))
+    graph = PolicyGraph(sqlite_db, CATALOGUE)
+    await import_policies(graph, PolicyCuration(sqlite_db, AuditLog(sqlite_db), CATALOGUE, graph), read(DEMO))
     facts = EnterpriseFacts(sqlite_db, CATALOGUE)
     advisor = PolicyAdvisor(graph, MatchService(sqlite_db, graph, facts, CATALOGUE))
 

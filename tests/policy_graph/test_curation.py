@@ -8,46 +8,52 @@ from datetime import date
 
 import pytest
 
+from policy_graph.curation import CurationError, PolicyCuration, tree_to_rows
 from policy_graph.engine import TRUE, UNKNOWN, evaluate
-from policy_graph.graph import CurationError, PolicyGraph, rows_to_tree, tree_to_rows
+from policy_graph.graph import PolicyGraph, rows_to_tree
 from tests.helpers import BASIC, CATALOGUE, HIGH_TECH, ITEM, seed
 from web.errors import status_of
 
 
 @pytest.fixture
-def graph(db, audit):  # type: ignore[no-untyped-def]
-    return PolicyGraph(db, audit, CATALOGUE)
+def graph(db):  # type: ignore[no-untyped-def]
+    return PolicyGraph(db, CATALOGUE)
 
 
-async def test_an_item_goes_from_draft_through_review_to_a_published_immutable_version(graph, audit):
-    await seed(graph)
-    draft = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励", data=ITEM,
+@pytest.fixture
+def curation(db, audit, graph):  # type: ignore[no-untyped-def]
+    return PolicyCuration(db, audit, CATALOGUE, graph)
+
+
+async def test_an_item_goes_from_draft_through_review_to_a_published_immutable_version(graph, curation, audit):
+    await seed(curation)
+    draft = await curation.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励", data=ITEM,
                                    condition=HIGH_TECH, edges=[{"kind": "handled_by", "dst": "department:cd-kj"},
                                                                {"kind": "targets_qualification", "dst": "qualification:高新技术企业"}])
     assert (draft.version, draft.state, draft.revision) == (1, "draft", 1)
-    edited = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励",
+    edited = await curation.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励",
                                     data={**ITEM, "benefit": "一次性奖励 30 万元"}, condition=HIGH_TECH, revision=1)
     assert edited.revision == 2 and edited.data["benefit"].endswith("30 万元")
     with pytest.raises(CurationError) as stale:  # someone else saved in between
-        await graph.save_draft("editor2", "item:cd-hightech-first", "item", "x", data=ITEM, condition=HIGH_TECH, revision=1)
+        await curation.save_draft("editor2", "item:cd-hightech-first", "item", "x", data=ITEM, condition=HIGH_TECH, revision=1)
     assert stale.value.code == "stale_draft" and stale.value.details == {"current_revision": 2}
     with pytest.raises(CurationError) as early:
-        await graph.publish("reviewer", "item:cd-hightech-first")
+        await curation.publish("reviewer", "item:cd-hightech-first")
     assert early.value.code == "not_approved"
 
-    await graph.submit("editor", "item:cd-hightech-first")
+    await curation.submit("editor", "item:cd-hightech-first")
     with pytest.raises(CurationError) as own:
-        await graph.review("editor", "item:cd-hightech-first", approve=True)
+        await curation.review("editor", "item:cd-hightech-first", approve=True)
     assert status_of(own.value.code) == 403 and own.value.code == "own_change"
-    sent_back = await graph.review("reviewer", "item:cd-hightech-first", approve=False, comment="请写明条款号")
+    sent_back = await curation.review("reviewer", "item:cd-hightech-first", approve=False, comment="请写明条款号")
     assert sent_back.state == "draft" and sent_back.review_comment == "请写明条款号"
-    await graph.submit("editor", "item:cd-hightech-first")
-    await graph.review("reviewer", "item:cd-hightech-first", approve=True)
-    published = await graph.publish("reviewer", "item:cd-hightech-first")
+    await curation.submit("editor", "item:cd-hightech-first")
+    await curation.review("reviewer", "item:cd-hightech-first", approve=True)
+    published = await curation.publish("reviewer", "item:cd-hightech-first")
     assert published.state == "published" and published.condition == HIGH_TECH
 
     # a later edit opens version 2; version 1 stays as it was, and stays the one in force
-    second = await graph.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励（2027）",
+    second = await curation.save_draft("editor", "item:cd-hightech-first", "item", "首次认定高新技术企业奖励（2027）",
                                     data={**ITEM, "benefit": "一次性奖励 50 万元"}, condition=HIGH_TECH)
     assert second.version == 2 and (await graph.get("item:cd-hightech-first", published=True)).version == 1
     items = await graph.published_items(date(2026, 12, 1))
@@ -59,7 +65,7 @@ async def test_an_item_goes_from_draft_through_review_to_a_published_immutable_v
     assert evaluate(tree, facts, CATALOGUE, parameters, date(2026, 12, 1)) == TRUE
     assert evaluate(tree, {**facts, "revenue_last_year": None}, CATALOGUE, parameters, date(2026, 12, 1)) == UNKNOWN
 
-    history = await graph.history("item:cd-hightech-first")
+    history = await curation.history("item:cd-hightech-first")
     assert [h["state"] for h in history] == ["published", "draft"]
     actions = [e["action"] for e in reversed(await audit.entries(target_id="item:cd-hightech-first"))]
     assert actions == ["policy.draft.save", "policy.draft.save", "policy.in_review", "policy.draft", "policy.in_review",
@@ -68,27 +74,27 @@ async def test_an_item_goes_from_draft_through_review_to_a_published_immutable_v
     assert saved["before"]["data"]["benefit"].endswith("20 万元") and saved["after"]["data"]["benefit"].endswith("30 万元")
 
 
-async def test_bad_conditions_edges_and_items_are_refused_at_save_with_their_paths(graph):
-    await seed(graph)
+async def test_bad_conditions_edges_and_items_are_refused_at_save_with_their_paths(graph, curation):
+    await seed(curation)
     bad = {"all": [{"ref": "condition:chengdu.basic"},
                    {"fact": "established_on", "op": ">=", "value": 3},
                    {"fact": "employees", "op": ">=", "value": "2020-01-01"},
                    {"fact": "turnover", "op": ">", "value": 1}]}
     with pytest.raises(CurationError) as refused:
-        await graph.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=bad)
+        await curation.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=bad)
     assert [p["path"] for p in refused.value.details] == ["all[1].op", "all[2].value", "all[3].fact"]
     with pytest.raises(CurationError) as edges:
-        await graph.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=BASIC,
+        await curation.save_draft("editor", "item:bad", "item", "坏的", data=ITEM, condition=BASIC,
                                edges=[{"kind": "issued_by", "dst": "department:cd-kj"},
                                       {"kind": "handled_by", "dst": "department:nowhere"}])
     assert [p["path"] for p in edges.value.details] == ["edges[0].kind", "edges[1].dst"]
     with pytest.raises(CurationError) as incomplete:
-        await graph.save_draft("editor", "item:bad", "item", "坏的", data={"category": "红包"})
+        await curation.save_draft("editor", "item:bad", "item", "坏的", data={"category": "红包"})
     assert [p["path"] for p in incomplete.value.details] == ["data.category", "data.delivery", "data.benefit", "condition"]
     # a shared condition that refers to itself through another is a cycle
-    await graph.save_draft("editor", "condition:a", "condition", "甲", condition={"all": [{"ref": "condition:chengdu.basic"}]})
+    await curation.save_draft("editor", "condition:a", "condition", "甲", condition={"all": [{"ref": "condition:chengdu.basic"}]})
     with pytest.raises(CurationError) as cycle:
-        await graph.save_draft("editor", "condition:chengdu.basic", "condition", "乙",
+        await curation.save_draft("editor", "condition:chengdu.basic", "condition", "乙",
                                condition={"any": [{"ref": "condition:a"}]})
     assert "cycle" in cycle.value.details[0]["message"]
     assert await graph.get("item:bad") is None  # nothing of the refused saves was written
@@ -108,40 +114,40 @@ def test_condition_rows_round_trip_and_looping_rows_are_refused():
         rows_to_tree(looping)
 
 
-async def test_no_one_who_saved_any_revision_may_review_or_publish_it(graph, audit):
+async def test_no_one_who_saved_any_revision_may_review_or_publish_it(graph, curation, audit):
     """The attack: an admin writes a change, an editor re-saves it unchanged (so the editor is the
     last author), and the admin tries to approve and publish it as if it were someone else's."""
-    await seed(graph)
+    await seed(curation)
     node_id = "item:cd-hightech-first"
-    written = await graph.save_draft("admin", node_id, "item", "首次认定高新技术企业奖励", data=ITEM, condition=HIGH_TECH)
-    resaved = await graph.save_draft("editor", node_id, "item", written.name, data=written.data,
+    written = await curation.save_draft("admin", node_id, "item", "首次认定高新技术企业奖励", data=ITEM, condition=HIGH_TECH)
+    resaved = await curation.save_draft("editor", node_id, "item", written.name, data=written.data,
                                      condition=written.condition, revision=written.revision)
     assert resaved.author == "editor" and resaved.authors == ["admin", "editor"]
     assert resaved.revision_authors == [{"revision": 1, "author": "admin"}, {"revision": 2, "author": "editor"}]
-    await graph.submit("editor", node_id)
+    await curation.submit("editor", node_id)
     for who in ("admin", "editor"):  # the earlier author as much as the last one
         with pytest.raises(CurationError) as own:
-            await graph.review(who, node_id, approve=True)
+            await curation.review(who, node_id, approve=True)
         assert (status_of(own.value.code), own.value.code) == (403, "own_change") and "不能审核自己参与的修改" in str(own.value)
         assert own.value.details == {"authors": ["admin", "editor"]}
     assert (await graph.get(node_id)).state == "in_review"  # the refusals changed nothing
 
-    approved = await graph.review("reviewer", node_id, approve=True)  # never saved it: may approve
+    approved = await curation.review("reviewer", node_id, approve=True)  # never saved it: may approve
     assert (approved.state, approved.reviewer) == ("approved", "reviewer")
     with pytest.raises(CurationError) as own_publish:
-        await graph.publish("admin", node_id)
+        await curation.publish("admin", node_id)
     assert (status_of(own_publish.value.code), own_publish.value.code) == (403, "own_change")
     assert "不能发布自己参与的修改" in str(own_publish.value)
-    published = await graph.publish("reviewer", node_id)
+    published = await curation.publish("reviewer", node_id)
     assert published.state == "published" and published.authors == ["admin", "editor"]
-    assert [h["authors"] for h in await graph.history(node_id)] == [["admin", "editor"]]
+    assert [h["authors"] for h in await curation.history(node_id)] == [["admin", "editor"]]
 
     # audit entries keep before and after; a new version starts its own list of authors
     saved = [e for e in await audit.entries(target_id=node_id) if e["action"] == "policy.draft.save"]
     assert saved[0]["actor"] == "editor" and saved[0]["before"]["revision_authors"] == [{"revision": 1, "author": "admin"}]
     assert saved[0]["after"]["revision_authors"][-1] == {"revision": 2, "author": "editor"}
-    second = await graph.save_draft("editor", node_id, "item", written.name, data={**ITEM, "benefit": "一次性奖励 30 万元"},
+    second = await curation.save_draft("editor", node_id, "item", written.name, data={**ITEM, "benefit": "一次性奖励 30 万元"},
                                     condition=HIGH_TECH)
     assert second.version == 2 and second.revision_authors == [{"revision": 1, "author": "editor"}]
-    await graph.submit("editor", node_id)
-    assert (await graph.review("admin", node_id, approve=True)).reviewer == "admin"  # admin saved none of version 2
+    await curation.submit("editor", node_id)
+    assert (await curation.review("admin", node_id, approve=True)).reviewer == "admin"  # admin saved none of version 2

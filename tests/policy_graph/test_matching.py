@@ -8,8 +8,8 @@ from tests.helpers import AS_OF, FIRM_A, FIRM_B, FIRM_C, HIGH_TECH, ITEM, publis
 
 
 async def test_a_refresh_computes_only_what_changed(service, db):
-    matches, graph, facts = service
-    await publish(graph, "item:cd-hightech-first", HIGH_TECH)
+    matches, curation, facts = service
+    await publish(curation, "item:cd-hightech-first", HIGH_TECH)
     first = await matches.refresh(AS_OF)
     assert (first.computed_pairs, first.became_true, first.became_unknown) == (
         3, [("item:cd-hightech-first", FIRM_A)], [("item:cd-hightech-first", FIRM_B)])
@@ -20,7 +20,7 @@ async def test_a_refresh_computes_only_what_changed(service, db):
     after_b = await matches.refresh(AS_OF)
     assert after_b.computed_pairs == 1 and after_b.became_true == [("item:cd-hightech-first", FIRM_B)]
 
-    await publish(graph, "item:cd-any-chengdu", {"ref": "condition:chengdu.basic"}, delivery="免申即享")
+    await publish(curation, "item:cd-any-chengdu", {"ref": "condition:chengdu.basic"}, delivery="免申即享")
     new_item = await matches.refresh(AS_OF)
     assert new_item.computed_pairs == 3 and {u for _, u in new_item.became_true} == {FIRM_A, FIRM_B}
 
@@ -29,8 +29,8 @@ async def test_a_refresh_computes_only_what_changed(service, db):
 
 
 async def test_an_enterprise_sees_its_true_and_unknown_items_explained(service):
-    matches, graph, _ = service
-    await publish(graph, "item:cd-hightech-first", HIGH_TECH)
+    matches, curation, _ = service
+    await publish(curation, "item:cd-hightech-first", HIGH_TECH)
     [mine] = await matches.for_enterprise(FIRM_B, AS_OF)
     assert mine["verdict"] == UNKNOWN and mine["item"]["benefit"] == ITEM["benefit"]
     assert [s["fact"] for s in mine["to_supply"]] == ["revenue_last_year"]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from policy_graph.curation import CurationError, PolicyCuration
 from policy_graph.facts import FactCatalogue
-from policy_graph.graph import CurationError, PolicyGraph
+from policy_graph.graph import PolicyGraph
 from policy_graph.importer import check, demo_item_codes, import_policies, read
 
 CATALOGUE = FactCatalogue.load()
@@ -49,11 +50,12 @@ def test_no_policy_sentence_is_copied_from_the_real_documents(shared_data):
 
 
 async def test_the_demo_policies_import_through_review_and_reimport_unchanged(db, audit):
-    graph = PolicyGraph(db, audit, CATALOGUE)
+    graph = PolicyGraph(db, CATALOGUE)
+    curation = PolicyCuration(db, audit, CATALOGUE, graph)
     document = read(DEMO)
-    first = await import_policies(graph, document)
+    first = await import_policies(graph, curation, document)
     assert first["published"] > len(document["items"]) and first["unchanged"] == 0
-    again = await import_policies(graph, document)
+    again = await import_policies(graph, curation, document)
     assert again["published"] == 0 and again["unchanged"] == first["published"]
     published = await graph.published_items(date(2025, 6, 1))
     assert len(published) >= 20
@@ -62,9 +64,9 @@ async def test_the_demo_policies_import_through_review_and_reimport_unchanged(db
 
 
 async def test_an_automatic_item_may_not_rest_on_self_declared_facts(db, audit):
-    graph = PolicyGraph(db, audit, CATALOGUE)
+    curation = PolicyCuration(db, audit, CATALOGUE, PolicyGraph(db, CATALOGUE))
     with pytest.raises(CurationError) as refused:
-        await graph.save_draft("editor", "item:auto", "item", "自动兑现", data={
+        await curation.save_draft("editor", "item:auto", "item", "自动兑现", data={
             "category": "奖补", "delivery": "免申即享", "benefit": "一次性奖励"},
             condition={"all": [{"fact": "employees", "op": ">=", "value": 10},
                                {"fact": "sound_financial_system", "op": "is", "value": True}]})

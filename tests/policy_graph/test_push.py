@@ -12,7 +12,9 @@ from policy_graph.graph import NodeVersion
 from policy_graph.push import PushPlanner, quiet_delay
 from smartform.messages import Subscriptions
 from store.outbox import Outbox
-from store.tables import outbox_jobs, subscriptions, user_messages, users
+from store.tables.identity import users
+from store.tables.messages import subscriptions, user_messages
+from store.tables.outbox import outbox_jobs
 from wechat.senders import WeChatSenders
 
 FIRM, LONELY = "91510107MA6C5XJ01K", "91510100MA61234567"
@@ -74,12 +76,12 @@ async def test_a_published_item_reaches_a_bound_enterprise_through_one_refresh_r
     from policy_graph.push import refresh_and_push
     from tests.helpers import AS_OF, FIRM_A, FIRM_B, HIGH_TECH, publish
 
-    matches, graph, _ = service
+    matches, curation, _ = service
     await bind(db, "boss-a", "o_a", FIRM_A)
     await bind(db, "boss-b", "o_b", FIRM_B)
     await Subscriptions(db).add("boss-a", "TPL_POLICY", "policy_match", False, 2)
     planner = PushPlanner(db, WeChatSenders(db, Outbox(db, audit), api=None), clock=lambda: NOON)  # type: ignore[arg-type]
-    await publish(graph, "item:cd-hightech-first", HIGH_TECH)
+    await publish(curation, "item:cd-hightech-first", HIGH_TECH)
     report = await refresh_and_push(matches, planner, AS_OF)
     assert report["push"] == {"pushed": 1, "told_only": 0, "prompted": 1, "already": 0, "unbound": 0}
     async with db.read() as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from policy_graph.curation import PolicyCuration
 from policy_graph.engine import TRUE, UNKNOWN, BatchEvaluator, FactColumns, explain
 from policy_graph.enterprise_facts import EnterpriseFacts, load_nansha_sample, load_peer_recommendations
 from policy_graph.facts import FactCatalogue
@@ -22,8 +23,8 @@ TECHREFORM, HIGHTECH_STATS = "item:nansha-2017-techreform-post-award", "item:nan
 async def test_the_real_enterprises_are_matched_and_nobody_is_true_on_registration_data_alone(sqlite_db, shared_data):
     from store.audit import AuditLog
 
-    graph = PolicyGraph(sqlite_db, AuditLog(sqlite_db), CATALOGUE)
-    await import_policies(graph, read(FIXTURES))
+    graph = PolicyGraph(sqlite_db, CATALOGUE)
+    await import_policies(graph, PolicyCuration(sqlite_db, AuditLog(sqlite_db), CATALOGUE, graph), read(FIXTURES))
     records, _ = load_nansha_sample(shared_data / "nansha_policies" / "enterprises", CATALOGUE)
     facts = EnterpriseFacts(sqlite_db, CATALOGUE)
     await facts.store_records(records)

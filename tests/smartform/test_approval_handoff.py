@@ -16,7 +16,8 @@ from smartform.review import PreReview
 from store.audit import AuditLog
 from store.database import Database
 from store.outbox import Outbox, OutboxWorker
-from store.tables import applications, outbox_jobs
+from store.tables.applications import applications
+from store.tables.outbox import outbox_jobs
 from tests.helpers import wait_until
 from tests.smartform.local_approval import LocalApproval
 

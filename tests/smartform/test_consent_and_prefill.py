@@ -14,7 +14,7 @@ from smartform.consent import ConsentError, ConsentService, consent_request
 from smartform.prefill import PrefillService
 from smartform.schemas import load_forms
 from smartform.synthetic import people, seed_demo_library
-from store.tables import consents
+from store.tables.forms import consents
 from tests.smartform.local_platform import APP_KEY, SECRET
 
 FORMS = load_forms(Path(__file__).resolve().parents[2] / "demo" / "forms")

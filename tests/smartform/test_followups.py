@@ -7,7 +7,9 @@ import sqlalchemy as sa
 
 from assistant.dialogue import signed_in_session
 from smartform.evaluations import EvaluationError, Evaluations
-from store.tables import chat_turns, user_messages, utcnow
+from store.tables.base import utcnow
+from store.tables.dialogue import chat_turns
+from store.tables.messages import user_messages
 
 
 async def test_a_followup_is_answered_once_and_the_rater_told(db, audit):

@@ -16,7 +16,10 @@ from smartform.schemas import FormSchema, load_forms
 from smartform.synthetic import people, seed_demo_library
 from smartform.validators import id_check_digit
 from store.outbox import Outbox
-from store.tables import applications, outbox_jobs, subscriptions, users
+from store.tables.applications import applications
+from store.tables.identity import users
+from store.tables.messages import subscriptions
+from store.tables.outbox import outbox_jobs
 from tests.helpers import china_day_at_half_past_eleven_utc, half_past_eleven_utc
 from wechat.senders import WeChatSenders
 

@@ -16,7 +16,9 @@ from smartform.approval import ACTIONS, Workbench, WorkbenchError
 from smartform.review import PreReview
 from smartform.status_flow import DECIDED, FINAL, STATUSES, TRANSITIONS, InvalidTransition
 from store.outbox import Outbox
-from store.tables import application_events, applications, approval_queue, user_messages, users
+from store.tables.applications import application_events, applications, approval_queue
+from store.tables.identity import users
+from store.tables.messages import user_messages
 from web.errors import status_of
 
 

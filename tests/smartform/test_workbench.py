@@ -15,7 +15,9 @@ from smartform.applications import ApplicationService
 from smartform.approval import Workbench, WorkbenchError
 from smartform.review import PreReview
 from store.outbox import Outbox
-from store.tables import applications, user_messages, users
+from store.tables.applications import applications
+from store.tables.identity import users
+from store.tables.messages import user_messages
 from web.errors import status_of
 
 

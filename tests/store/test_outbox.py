@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from store.audit import AuditLog
 from store.database import Database
 from store.outbox import Outbox, OutboxJob, OutboxWorker
-from store.tables import outbox_jobs
+from store.tables.outbox import outbox_jobs
 from tests.local_http import LocalHttpServer
 
 

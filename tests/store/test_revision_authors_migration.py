@@ -11,12 +11,13 @@ import sqlalchemy as sa
 
 from assistant.catalog import CatalogService
 from assistant.guide_drafts import GuideDraftError, GuideDrafts
+from policy_graph.curation import CurationError, PolicyCuration
 from policy_graph.facts import FactCatalogue
-from policy_graph.graph import CurationError, PolicyGraph
+from policy_graph.graph import PolicyGraph
 from store import migrate
 from store.audit import AuditLog
 from store.database import Database
-from store.tables import UTCDateTime
+from store.tables.base import UTCDateTime
 
 # the tables as they were at revision 0013
 audit_log = sa.table("audit_log", sa.column("at", UTCDateTime()), sa.column("actor", sa.String),
@@ -92,9 +93,10 @@ async def test_revisions_saved_before_the_migration_keep_their_authors_from_the_
 
     # and the rule holds for the change that was in review across the upgrade
     audit = AuditLog(old_db)
-    graph = PolicyGraph(old_db, audit, FactCatalogue.load())
+    catalogue = FactCatalogue.load()
+    curation = PolicyCuration(old_db, audit, catalogue, PolicyGraph(old_db, catalogue))
     with pytest.raises(CurationError) as own:
-        await graph.review("wang.admin", node, approve=True)
+        await curation.review("wang.admin", node, approve=True)
     assert own.value.code == "own_change"
     drafts = GuideDrafts(old_db, audit, CatalogService(old_db, audit))
     with pytest.raises(GuideDraftError) as own_draft:

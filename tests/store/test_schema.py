@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from store import migrate
-from store.tables import metadata
+from store.tables.base import metadata
 
 
 async def test_migrations_match_the_table_metadata(db):

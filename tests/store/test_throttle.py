@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from store.tables import utcnow
+from store.tables.base import utcnow
 from store.throttle import Throttle, Throttled, ThrottleRule
 
 RULE = ThrottleRule("test", 5, base_delay=timedelta(seconds=30), max_delay=timedelta(minutes=15),

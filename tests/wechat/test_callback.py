@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from server import create_app
 from settings import Settings
-from store.tables import chat_turns, outbox_jobs, wechat_messages, wechat_users
+from store.tables.dialogue import chat_turns
+from store.tables.outbox import outbox_jobs
+from store.tables.wechat import wechat_messages, wechat_users
 from tests.helpers import assert_error, wait_until
 from tests.miniapp_api.conftest import serve
 from tests.wechat.conftest import ACCOUNT, PlaysWeChat, event_xml, text_xml, wechat_settings
@@ -192,7 +194,7 @@ async def test_a_slow_assistant_answers_late_as_one_customer_service_message(app
 async def test_a_retry_answers_in_place_of_a_worker_that_died(app, wechat):
     from datetime import timedelta
 
-    from store.tables import utcnow
+    from store.tables.base import utcnow
     from wechat.messages import parse_incoming
 
     xml = text_xml("o_orphan", "公积金怎么提取", msg_id=9300000000000000002)

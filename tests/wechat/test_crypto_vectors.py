@@ -14,7 +14,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
 from server import create_app
-from store.tables import chat_turns
+from store.tables.dialogue import chat_turns
 from tests.helpers import assert_error
 from tests.miniapp_api.conftest import serve
 

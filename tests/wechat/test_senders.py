@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from store.outbox import Outbox, OutboxWorker
-from store.tables import outbox_jobs, utcnow
+from store.tables.base import utcnow
+from store.tables.outbox import outbox_jobs
 from tests.wechat.local_wechat import APPID, SECRET
 from wechat.api import WeChatApi
 from wechat.senders import WeChatSenders

@@ -12,7 +12,7 @@ import pytest
 
 from logs import configure_logging
 from store.database import Database
-from store.tables import utcnow
+from store.tables.base import utcnow
 from tests.wechat.local_wechat import APPID, SECRET
 from wechat.api import WeChatApi, WeChatApiError
 from wechat.tokens import AccessTokenManager, TokenBudgetExhausted

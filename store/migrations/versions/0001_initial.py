@@ -6,7 +6,7 @@ Create Date: 2026-11-22 02:16:56.403049
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0001'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('target_type', sa.String(length=64), nullable=False),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_faq_entries'))
     )
     op.create_table('item_versions',
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('document', sa.JSON(), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
-    sa.Column('changed_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', 'version', name=op.f('pk_item_versions'))
     )
     op.create_table('kb_meta',
@@ -63,13 +63,13 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
-    sa.Column('lease_until', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_jobs')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_jobs_idempotency_key'))
     )
@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('document', sa.JSON(), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_service_items'))
     )
     with op.batch_alter_table('service_items', schema=None) as batch_op:
@@ -100,7 +100,7 @@ def upgrade() -> None:
     sa.Column('colloquial', sa.String(length=100), nullable=False),
     sa.Column('official', sa.String(length=100), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('colloquial', name=op.f('pk_synonyms'))
     )
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 02:32:43.723576
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0002'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('search_queries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('query', sa.String(length=500), nullable=False),
     sa.Column('normalized', sa.String(length=200), nullable=False),

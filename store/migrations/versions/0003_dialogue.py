@@ -6,7 +6,7 @@ Create Date: 2026-11-22 02:56:43.241323
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0003'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('chat_turns',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('session_key', sa.String(length=200), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('text', sa.String(length=2000), nullable=False),
@@ -40,8 +40,8 @@ def upgrade() -> None:
 
     op.create_table('demand_tickets',
     sa.Column('number', sa.String(length=32), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('session_key', sa.String(length=200), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('category', sa.String(length=32), nullable=False),
@@ -59,8 +59,8 @@ def upgrade() -> None:
     op.create_table('dialogue_sessions',
     sa.Column('session_key', sa.String(length=200), nullable=False),
     sa.Column('state', sa.JSON(), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('session_key', name=op.f('pk_dialogue_sessions'))
     )
 

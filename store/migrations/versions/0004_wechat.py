@@ -6,7 +6,7 @@ Create Date: 2026-11-22 05:45:46.732264
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0004'
@@ -25,10 +25,10 @@ def upgrade() -> None:
     sa.Column('message', sa.JSON(), nullable=True),
     sa.Column('reply', sa.JSON(), nullable=True),
     sa.Column('owner', sa.String(length=100), nullable=False),
-    sa.Column('lease_until', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', store.tables.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('dedupe_key', name=op.f('pk_wechat_messages'))
     )
     with op.batch_alter_table('wechat_messages', schema=None) as batch_op:
@@ -36,7 +36,7 @@ def upgrade() -> None:
 
     op.create_table('wechat_sends',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('openid', sa.String(length=128), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
@@ -51,9 +51,9 @@ def upgrade() -> None:
     op.create_table('wechat_tokens',
     sa.Column('appid', sa.String(length=64), nullable=False),
     sa.Column('access_token', sa.String(length=1024), nullable=True),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
-    sa.Column('lease_until', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('budget_day', sa.String(length=10), nullable=False),
     sa.Column('fetches_today', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('appid', name=op.f('pk_wechat_tokens'))
@@ -62,8 +62,8 @@ def upgrade() -> None:
     sa.Column('openid', sa.String(length=128), nullable=False),
     sa.Column('subscribed', sa.Boolean(), nullable=False),
     sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('last_seen_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('service_window_until', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('service_window_until', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('service_quota_left', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('openid', name=op.f('pk_wechat_users'))
     )

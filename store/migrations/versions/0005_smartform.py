@@ -6,7 +6,7 @@ Create Date: 2026-11-22 06:27:13.564809
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0005'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=True),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_application_events')),
     sa.UniqueConstraint('event_id', name=op.f('uq_application_events_event_id'))
@@ -42,8 +42,8 @@ def upgrade() -> None:
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
-    sa.Column('submitted_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('number', name=op.f('pk_applications')),
     sa.UniqueConstraint('draft_id', name=op.f('uq_applications_draft_id'))
     )
@@ -53,7 +53,7 @@ def upgrade() -> None:
     op.create_table('approval_queue',
     sa.Column('number', sa.String(length=16), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('received_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.PrimaryKeyConstraint('number', name=op.f('pk_approval_queue'))
     )
@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('file_type', sa.String(length=8), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
     )
     with op.batch_alter_table('attachments', schema=None) as batch_op:
@@ -84,9 +84,9 @@ def upgrade() -> None:
     sa.Column('form_version', sa.Integer(), nullable=False),
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('purpose', sa.String(length=200), nullable=False),
-    sa.Column('granted_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('granted_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents'))
     )
     with op.batch_alter_table('consents', schema=None) as batch_op:
@@ -101,9 +101,9 @@ def upgrade() -> None:
     sa.Column('provenance', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drafts'))
     )
     with op.batch_alter_table('drafts', schema=None) as batch_op:
@@ -116,7 +116,7 @@ def upgrade() -> None:
     sa.Column('scene', sa.String(length=32), nullable=False),
     sa.Column('long_term', sa.Boolean(), nullable=False),
     sa.Column('remaining', sa.Integer(), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions'))
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
@@ -129,8 +129,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=100), nullable=False),
     sa.Column('body', sa.String(length=1000), nullable=False),
     sa.Column('ref', sa.String(length=64), nullable=True),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_messages'))
     )
     with op.batch_alter_table('user_messages', schema=None) as batch_op:
@@ -139,9 +139,9 @@ def upgrade() -> None:
     op.create_table('user_sessions',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.String(length=32), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_user_sessions'))
     )
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
@@ -150,14 +150,14 @@ def upgrade() -> None:
     op.create_table('users',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('openid', sa.String(length=128), nullable=True),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id_number_cipher', sa.Text(), nullable=True),
     sa.Column('id_number_hash', sa.String(length=64), nullable=True),
     sa.Column('id_number_masked', sa.String(length=32), nullable=True),
     sa.Column('name_masked', sa.String(length=32), nullable=True),
     sa.Column('uscc', sa.String(length=18), nullable=True),
     sa.Column('enterprise_role', sa.String(length=16), nullable=True),
-    sa.Column('bound_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('bound_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('openid', name=op.f('uq_users_openid'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 07:13:39.832975
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0006'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table('binding_attempts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.String(length=32), nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('succeeded', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_binding_attempts'))
     )
@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('stars', sa.Integer(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('comment', sa.String(length=500), nullable=True),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluations')),
     sa.UniqueConstraint('user_id', 'target_type', 'target_id', name='uq_evaluations_once')
     )
@@ -48,10 +48,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('evaluation_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('due_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('reply', sa.String(length=1000), nullable=True),
-    sa.Column('answered_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_followup_tasks')),
     sa.UniqueConstraint('evaluation_id', name=op.f('uq_followup_tasks_evaluation_id'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 22:39:32.605416
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0007'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('value', sa.JSON(), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=False),
     sa.Column('authoritative', sa.Boolean(), nullable=False),
-    sa.Column('loaded_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('loaded_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('uscc', 'key', 'as_of', name=op.f('pk_enterprise_facts'))
     )
     op.create_table('policy_conditions',
@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('item_version', sa.Integer(), nullable=False),
     sa.Column('facts_hash', sa.String(length=64), nullable=False),
     sa.Column('verdict', sa.String(length=8), nullable=False),
-    sa.Column('computed_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('computed_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('item_id', 'uscc', name=op.f('pk_policy_matches'))
     )
     with op.batch_alter_table('policy_matches', schema=None) as batch_op:
@@ -76,9 +76,9 @@ def upgrade() -> None:
     sa.Column('author', sa.String(length=64), nullable=False),
     sa.Column('reviewer', sa.String(length=64), nullable=True),
     sa.Column('review_comment', sa.String(length=500), nullable=True),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('published_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('node_id', 'version', name=op.f('pk_policy_node_versions'))
     )
     op.create_table('policy_nodes',
@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('published_version', sa.Integer(), nullable=True),
     sa.Column('latest_version', sa.Integer(), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_nodes'))
     )
     with op.batch_alter_table('policy_nodes', schema=None) as batch_op:
@@ -105,14 +105,14 @@ def upgrade() -> None:
     )
     op.create_table('policy_push_optouts',
     sa.Column('user_id', sa.String(length=32), nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_policy_push_optouts'))
     )
     op.create_table('policy_pushes',
     sa.Column('uscc', sa.String(length=18), nullable=False),
     sa.Column('item_id', sa.String(length=80), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.String(length=200), nullable=False),
     sa.PrimaryKeyConstraint('uscc', 'item_id', 'kind', name=op.f('pk_policy_pushes'))
     )

@@ -6,7 +6,7 @@ Create Date: 2026-12-02 00:27:00.904171
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0008'
@@ -23,14 +23,14 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('username', name=op.f('pk_staff_accounts'))
     )
     op.create_table('staff_login_attempts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('username', sa.String(length=32), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=False),
     sa.Column('ok', sa.Boolean(), nullable=False),
@@ -44,9 +44,9 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('username', sa.String(length=32), nullable=False),
     sa.Column('csrf_token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_staff_sessions'))
     )
     with op.batch_alter_table('staff_sessions', schema=None) as batch_op:

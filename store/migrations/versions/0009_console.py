@@ -6,7 +6,7 @@ Create Date: 2026-12-02 00:40:55.155878
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0009'
@@ -23,8 +23,8 @@ def upgrade() -> None:
     sa.Column('document', sa.JSON(), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('author', sa.String(length=32), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_guide_drafts'))
     )
     op.create_table('unanswered_handled',
@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('target', sa.String(length=200), nullable=True),
     sa.Column('actor', sa.String(length=32), nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('text_hash', name=op.f('pk_unanswered_handled'))
     )
     # ### end Alembic commands ###

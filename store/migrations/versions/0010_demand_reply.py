@@ -6,7 +6,7 @@ Create Date: 2026-12-02 02:01:59.671920
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0010'

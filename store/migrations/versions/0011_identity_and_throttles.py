@@ -6,7 +6,7 @@ Create Date: 2026-12-04 15:50:00
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0011'
@@ -20,8 +20,8 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('next_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_success_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_success_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_attempt_counters'))
     )
     op.create_table('identity_authorizations',
@@ -29,9 +29,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=32), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('code_verifier', sa.String(length=128), nullable=False),
-    sa.Column('created_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('state_hash', name=op.f('pk_identity_authorizations'))
     )
     with op.batch_alter_table('identity_authorizations', schema=None) as batch_op:
@@ -44,9 +44,9 @@ def upgrade() -> None:
     sa.Column('agent_id_masked', sa.String(length=32), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
     sa.Column('granted_by', sa.String(length=32), nullable=False),
-    sa.Column('granted_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', store.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('granted_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', store.tables.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_by', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprise_grants'))
     )
@@ -88,7 +88,7 @@ def downgrade() -> None:
     op.create_table('binding_attempts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.String(length=32), nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('succeeded', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_binding_attempts'))
     )
@@ -96,7 +96,7 @@ def downgrade() -> None:
         batch_op.create_index('ix_binding_attempts_user', ['user_id', 'at'], unique=False)
     op.create_table('staff_login_attempts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('at', store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.tables.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('username', sa.String(length=32), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=False),
     sa.Column('ok', sa.Boolean(), nullable=False),

@@ -6,7 +6,7 @@ Create Date: 2026-12-04 15:50:00
 """
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0013'

@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import op
 import sqlalchemy as sa
-import store.tables
+import store.tables.base
 
 
 revision = '0014'
@@ -25,7 +25,7 @@ branch_labels = None
 depends_on = None
 
 # the tables as this migration knows them (not store.tables: that describes the newest schema)
-audit_log = sa.table('audit_log', sa.column('id', sa.Integer), sa.column('at', store.tables.UTCDateTime()),
+audit_log = sa.table('audit_log', sa.column('id', sa.Integer), sa.column('at', store.tables.base.UTCDateTime()),
                      sa.column('actor', sa.String), sa.column('action', sa.String),
                      sa.column('target_type', sa.String), sa.column('target_id', sa.String),
                      sa.column('after', sa.JSON), sa.column('details', sa.JSON))
@@ -33,7 +33,7 @@ policy_node_versions = sa.table('policy_node_versions', sa.column('node_id', sa.
                                 sa.column('version', sa.Integer), sa.column('revision', sa.Integer),
                                 sa.column('author', sa.String), sa.column('revision_authors', sa.JSON))
 guide_drafts = sa.table('guide_drafts', sa.column('code', sa.String), sa.column('revision', sa.Integer),
-                        sa.column('author', sa.String), sa.column('created_at', store.tables.UTCDateTime()),
+                        sa.column('author', sa.String), sa.column('created_at', store.tables.base.UTCDateTime()),
                         sa.column('revision_authors', sa.JSON))
 
 

@@ -2,8 +2,14 @@
 and count the turns that meet their expectations, by expectation type.
 
 A file is JSON lines ``{"id", "turns": [{"user": "...", "expect": {...}}]}``; ``expect`` may hold
-``item`` (a name or alias the answer must be about), ``aspect``, ``clarify`` (must ask which item),
-``no_answer`` (must not answer with any item) and ``intent``.
+``item`` (a name or alias the answer must be about), ``aspect`` (one, or a list for a question
+that asks two things), ``situation`` (a word of the name of the item's situation the answer is
+for: "遗失" meets "遗失补领"), ``yes_no`` (the word the reply must start with: 需要, 不需要, 可以,
+不可以), ``clarify`` (must ask which item), ``no_answer`` (must not answer with any item) and
+``intent``. A conversation's other keys (``style``) are ignored.
+
+An aspect expectation is met by the aspect itself or by any finer aspect that refines it
+(``intents.aspects.REFINES``: 待遇期限 meets 时限); a list is met when the reply answers each.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import Any
 
 from assistant.dialogue import DialogueManager
 from assistant.reply import Reply
+from intents.aspects import meets
 
-EXPECTATIONS = ("item", "aspect", "clarify", "no_answer", "intent")
+EXPECTATIONS = ("item", "aspect", "situation", "yes_no", "clarify", "no_answer", "intent")
+_NEGATIVE = ("不需要", "不可以", "不能", "无需", "不用")
 
 
 def load_conversations(path: Path) -> list[dict[str, Any]]:
@@ -39,7 +47,17 @@ def check(expectation: str, expected: Any, reply: Reply, manager: DialogueManage
         names = (item.name, *item.aliases) if item else (answered[0].name,)
         return any(expected == n or expected in n for n in names)
     if expectation == "aspect":
-        return reply.aspect == expected
+        wanted = expected if isinstance(expected, list) else [expected]
+        answered_aspects = reply.aspects or ([reply.aspect] if reply.aspect else [])
+        return all(any(meets(w, got) for got in answered_aspects) for w in wanted)
+    if expectation == "situation":
+        situation = reply.situation or ""
+        return bool(situation) and (expected in situation or situation in expected)
+    if expectation == "yes_no":
+        text = reply.text.lstrip()
+        if expected in _NEGATIVE or expected.startswith("不"):
+            return any(text.startswith(word) for word in (expected, *_NEGATIVE))
+        return text.startswith(expected) and not any(text.startswith(word) for word in _NEGATIVE)
     if expectation == "clarify":
         return reply.needs_clarification == bool(expected)
     if expectation == "no_answer":
@@ -67,7 +85,7 @@ async def evaluate_dialogues(manager: DialogueManager, conversations: list[dict[
             if not all(results.values()):
                 failures.append({"conversation": conversation.get("id"), "turn": index, "user": turn["user"],
                                  "expect": expect, "failed": [e for e, ok in results.items() if not ok],
-                                 "got": {"intent": reply.intent, "aspect": reply.aspect,
+                                 "got": {"intent": reply.intent, "aspect": reply.aspect, "situation": reply.situation,
                                          "items": [s.name for s in reply.sources], "clarify": reply.needs_clarification,
                                          "no_answer": reply.no_answer, "text": reply.text[:80]}})
     return {"conversations": len(conversations), "turns": turns, "met": met, "by_expectation": by_expectation,

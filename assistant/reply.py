@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from intents.aspects import coarse_of
+
 
 @dataclass(frozen=True)
 class Source:
@@ -36,6 +38,13 @@ class Reply:
     sources: list[Source] = field(default_factory=list)
     needs_clarification: bool = False
     no_answer: bool = False
+    aspects: list[str] = field(default_factory=list)  # every aspect answered, when a question asked two
+    situation: str | None = None  # the name of the item's situation (情形) the answer is for
+    # the coarse aspect (材料, 时限, …) the aspect refines: what a client that knows only those shows
+    coarse_aspect: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.coarse_aspect = coarse_of(self.aspect)
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)

@@ -1,0 +1,154 @@
+"""The answer about one resolved item: for the person's situation and the aspects they asked,
+composed from the guide's passages (``assistant.composer``), or a short question when the answer
+depends on a situation they have not named.
+
+Whole-section aspects (材料, 时限, …) render that section through the curated templates, with the
+situation's rows in place of the item's; fine aspects and yes/no questions quote the passages that
+answer them. Every answer names the item, the situation, and the guide's department and version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from assistant import situations
+from assistant.answers import ASPECT_TEMPLATES, AnswerRenderer
+from assistant.catalog import ItemRecord
+from assistant.composer import (
+    MAX_PASSAGES,
+    MIN_SCORE,
+    WHOLE_SECTION,
+    group_by_section,
+    named_thing,
+    rank,
+    settle,
+    shorten,
+)
+from assistant.models import FaqEntry, Situation
+from assistant.passages import Passage, for_situation, split_guide
+from assistant.reply import Card, Reply, Source
+from intents.aspects import yes_no_form
+from retrieval.lexical import Tokenizer
+from retrieval.passage_index import PassageEmbedder, PassageIndex
+
+MAX_ASPECTS = 2  # a mixed question is answered on its first two aspects; more would not fit a screen
+_QUICK = {"材料": "要带什么材料", "时限": "多久能办好", "地点": "在哪里办", "在线办理": "网上能办吗"}
+
+
+class ItemAnswerer:
+    def __init__(self, renderer: AnswerRenderer, tokenizer: Tokenizer, embedder: PassageEmbedder | None,
+                 embed_question: Callable[[str], np.ndarray] | None) -> None:
+        self.renderer = renderer
+        self.index = PassageIndex(tokenizer, embedder)
+        self.tokenizer = tokenizer
+        self.embed_question = embed_question
+        self._passages: dict[str, tuple[int, list[Passage]]] = {}  # item code → (version, passages)
+        self._lock = threading.Lock()
+
+    # --- passages -----------------------------------------------------------------------
+    def passages(self, record: ItemRecord, faq: Sequence[FaqEntry]) -> list[Passage]:
+        """The item's passages, split once per version (and again when its FAQ changes)."""
+        code = record.item.code
+        with self._lock:
+            cached = self._passages.get(code)
+        if cached is not None and cached[0] == record.version:
+            passages = cached[1]
+        else:
+            passages = split_guide(record.item, record.version, faq)
+            with self._lock:
+                self._passages[code] = (record.version, passages)
+        return passages
+
+    # --- answering ----------------------------------------------------------------------
+    def answer(self, record: ItemRecord, faq: Sequence[FaqEntry], question: str, aspects: list[str],
+               situation: Situation | None, *, intent: str, confidence: float) -> Reply:
+        """Runs in an executor: it may embed the item's passages the first time they are asked for."""
+        item = record.item
+        aspects = aspects[:MAX_ASPECTS]
+        form = yes_no_form(question)
+        applicable = for_situation(self.passages(record, faq), item, situation.id if situation else None)
+        resolved = situations.apply(item, situation)
+        parts: list[str] = []
+        settled: str | None = None
+        for aspect in aspects or [None]:  # type: ignore[list-item]
+            fine = aspect is not None and (aspect not in WHOLE_SECTION or form is not None)
+            if not fine:
+                parts.append(self.renderer.text(ASPECT_TEMPLATES.get(aspect, "overview.j2"), item=resolved))
+                if form and aspect is not None and settled is None:
+                    settled = settle(aspect, form, [], resolved, situation, "")
+                continue
+            chosen = self._best(record, faq, applicable, question, aspect)
+            word = settle(aspect, form, chosen, resolved, situation, named_thing(question)) if form else None
+            if word is None and form and aspect == "条件" and situation is not None:
+                word = "可以"  # the guide has a situation for exactly this case
+            settled = settled or word
+            if chosen:
+                parts.append(group_by_section(chosen))
+            elif aspect in WHOLE_SECTION:
+                parts.append(self.renderer.text(ASPECT_TEMPLATES[aspect], item=resolved))
+            else:
+                parts.append(self.renderer.text("not_in_guide.j2", item=item, aspect=aspect))
+        head = f"【{item.name}{f'·{situation.name}' if situation else ''}】"
+        body = "\n".join(parts)
+        if not body.startswith("【") and not body.startswith("办理【"):
+            body = f"{head}\n{body}"
+        elif situation is not None:
+            body = f"{head}\n{body}"
+        if form and any(a not in WHOLE_SECTION for a in aspects) and settled is None:
+            body = f"办事指南没有直接说明这一点，以下是指南的相关内容：\n{body}"
+        elif settled is not None:
+            body = f"{settled}。{body}"
+        source = f"（来源：{item.department + '《' if item.department else '《'}{item.name}》办事指南，第{record.version}版）"
+        text = f"{shorten(body)}\n{source}"
+        others = [s.name for s in item.situations if situation is None or s.id != situation.id][:3]
+        quick = [q for a, q in _QUICK.items() if a not in aspects][:3]
+        return Reply(
+            text=text, intent=intent, confidence=confidence, aspect=aspects[0] if aspects else None,
+            aspects=list(aspects), situation=situation.name if situation else None,
+            cards=[Card(title=item.name, description=item.department, item_code=item.code, url=item.online.url or None)],
+            quick_replies=[*quick, *others][:5],
+            sources=[Source("service_item", item.code, item.name, record.version)],
+        )
+
+    def ask_situation(self, record: ItemRecord, aspects: list[str], *, intent: str, confidence: float) -> Reply:
+        """"Which case are you in?" with the situations as quick replies; the aspect is answered once
+        the person picks one (the reply names no aspect: nothing was answered yet)."""
+        item = record.item
+        names = [s.name for s in item.situations]
+        return Reply(
+            text=self.renderer.text("which_situation.j2", item=item, options=names), intent=intent,
+            confidence=confidence, quick_replies=names[:6],
+            cards=[Card(title=item.name, description=item.department, item_code=item.code)],
+            sources=[Source("service_item", item.code, item.name, record.version)],
+        )
+
+    def not_covered(self, record: ItemRecord, word: str, *, intent: str, confidence: float) -> Reply:
+        """The person's case is not among the guide's situations: say so, offer 12345 and a human."""
+        item = record.item
+        return Reply(
+            text=self.renderer.text("situation_not_covered.j2", item=item, word=word,
+                                    options=[s.name for s in item.situations]),
+            intent=intent, confidence=confidence, no_answer=False,
+            quick_replies=[*(s.name for s in item.situations[:3]), "转人工"],
+            sources=[Source("service_item", item.code, item.name, record.version)],
+        )
+
+    def _best(self, record: ItemRecord, faq: Sequence[FaqEntry], applicable: list[Passage], question: str,
+              aspect: str) -> list[Passage]:
+        """The passages of ``applicable`` that answer ``aspect`` for this question, best first. All of
+        an item's passages form one group of the index (every situation's too), so choosing another
+        situation re-embeds nothing."""
+        every = self.passages(record, faq)
+        group = f"{record.item.code}@{record.version}"
+        self.index.ensure(group, [p.text for p in every])
+        vector = self.embed_question(question) if self.embed_question is not None else None
+        by_passage = dict(zip(map(id, every), self.index.score(group, self.tokenizer.tokenize(question), vector),
+                              strict=True))
+        ranked = rank(applicable, [by_passage[id(p)] for p in applicable], aspect)
+        if aspect == "是否需要材料":
+            # the named thing decides: the material row that matches it, if any does
+            return [sp.passage for sp in ranked[:1] if sp.score >= MIN_SCORE + 0.3]
+        return [sp.passage for sp in ranked[:MAX_PASSAGES] if sp.score >= MIN_SCORE]

@@ -140,3 +140,17 @@ def test_settings(tmp_path, embedding_cache_file, identity_platform) -> Settings
 
 UNLIMITED = {"rate_limit_ip_per_second": 1e6, "rate_limit_ip_burst": 1e6,
              "rate_limit_user_per_second": 1e6, "rate_limit_user_burst": 1e6}
+
+
+# Modules whose tests take the longest (a served instance, a browser, a built assistant, a command
+# line that builds one): run first, so that on two test processes the last minutes are not one long
+# test on one process while the other is idle. Only the order changes; every test is independent.
+LONG_MODULES = ("tests/test_cli.py", "tests/console/test_hit_test.py", "tests/miniapp_api/test_api_fuzz.py",
+                "tests/miniapp_api/test_chat_api.py", "tests/assistant/test_dialogue.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    long_modules = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    long_modules.update(LONG_MODULES)
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in long_modules)  # stable: order kept within

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.served import rongyiban_many
+
 RONGYIBAN = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,20 +65,22 @@ def test_bad_settings_are_refused_with_a_one_line_reason(env):
 def test_import_catalog_reports_per_line_and_is_idempotent(env, tmp_path):
     path = tmp_path / "items.jsonl"
     path.write_text('{"TASK_CODE": "X1", "TASK_NAME": "测试事项"}\nnot json\n', encoding="utf-8")
-    first = run("import-catalog", "--format", "gdzwfw", str(path), env=env)
+    # three commands one after another (in one process: the start-up is paid once)
+    first, second, missing = rongyiban_many([
+        (["import-catalog", "--format", "gdzwfw", str(path)], ""),
+        (["import-catalog", "--format", "gdzwfw", str(path)], ""),
+        (["import-catalog", "--format", "gdzwfw", str(tmp_path / "nope.jsonl")], "")], env)
     assert first.returncode == 0
     assert "items.jsonl:2: not valid JSON" in first.stderr
     assert "items: 1 created" in first.stdout and "1 skipped" in first.stdout
-    second = run("import-catalog", "--format", "gdzwfw", str(path), env=env)
     assert "0 changes" in second.stdout
-    missing = run("import-catalog", "--format", "gdzwfw", str(tmp_path / "nope.jsonl"), env=env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
 def test_load_demo_twice_changes_nothing_the_second_time(env):
-    first = run("load-demo", env=env)
+    first, second = rongyiban_many([(["load-demo"], ""), (["load-demo"], "")], env)
     assert "items: 80 created" in first.stdout, first.stderr
-    assert "0 changes" in run("load-demo", env=env).stdout
+    assert "0 changes" in second.stdout
 
 
 @pytest.mark.slow  # starts `rongyiban serve`
@@ -121,8 +125,9 @@ def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):
         {"query": "jiashizheng huanzheng", "expected": ["机动车驾驶证换证"]},
         {"query": "教资", "expected": ["教师资格"]},
     ]), encoding="utf-8")
-    result = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", "--json", env=env,
-                 timeout=300)
+    result, text = rongyiban_many([
+        (["eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", "--json"], ""),
+        (["eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog"], "")], env, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["queries"] == 3 and set(report) == {"queries", "fused", "lexical", "vector", "fuzzy", "misses",
@@ -130,30 +135,33 @@ def test_eval_search_reports_recall_for_fused_and_each_method(env, tmp_path):
     assert set(report["fused"]) == {"recall@1", "recall@3", "recall@5", "recall@10", "mrr"}
     assert report["out_of_scope"] == {"queries": 0, "no_good_match": 0}
     assert report["fused"]["recall@1"] == 1.0 and report["misses"] == []
-    text = run("eval-search", "--queries", str(queries), "--catalog", "demo:demo/catalog", env=env, timeout=300)
     assert "fused" in text.stdout and "R@5" in text.stdout
 
 
 def test_eval_routing_and_eval_dialogue_report_their_figures(env, tmp_path):
+    # the evaluations build the assistant on demo content; it reads no policy graph, so none is imported
+    env["RYB_LOAD_DEMO_POLICIES"] = "false"
     messages = tmp_path / "messages.csv"
     messages.write_text(
         "topic,detail,level1\n"
         "公司拖欠工资,我在A区一家公司上班，老板已经三个月没发工资了,劳动和社会保障\n"
         "烧烤油烟扰民,小区楼下烧烤店每天晚上油烟很大，窗户都不敢开,环境保护\n"
         "公交车太挤,早高峰的公交车一直很挤，希望增加班次,交通运输\n", encoding="utf-8")
-    result = run("eval-routing", "--messages", str(messages), "--json", env=env, timeout=600)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["messages"] == 3 and set(report) == {"messages", "accuracy", "macro_f1", "per_class", "baseline"}
-    assert set(report["baseline"]) == {"accuracy", "macro_f1"} and report["accuracy"] >= 2 / 3
-
     conversations = tmp_path / "dialogues.jsonl"
     conversations.write_text(json.dumps({"id": "c1", "turns": [
         {"user": "结婚登记要带什么材料", "expect": {"item": "结婚登记", "aspect": "材料", "intent": "consult"}},
         {"user": "那要多久", "expect": {"item": "结婚登记", "aspect": "时限"}},
         {"user": "今天天气怎么样", "expect": {"no_answer": True, "intent": "out_of_scope"}},
     ]}, ensure_ascii=False) + "\n", encoding="utf-8")
-    result = run("eval-dialogue", str(conversations), "--json", env=env, timeout=600)
+    routing, dialogue = rongyiban_many([(["eval-routing", "--messages", str(messages), "--json"], ""),
+                                        (["eval-dialogue", str(conversations), "--json"], "")], env, timeout=600)
+    result = routing
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["messages"] == 3 and set(report) == {"messages", "accuracy", "macro_f1", "per_class", "baseline"}
+    assert set(report["baseline"]) == {"accuracy", "macro_f1"} and report["accuracy"] >= 2 / 3
+
+    result = dialogue
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["conversations"], report["turns"], report["met"]) == (1, 3, 3)
@@ -166,9 +174,8 @@ def test_load_facts_reports_bad_rows_by_number_and_loads_the_rest(env, tmp_path)
                     "91440115708216261R,employees,30,,2025-12-31,社保\n"
                     "91440115708216261R,revenue_last_year,2,人,2025-12-31,税务\n"
                     "91440115708216261R,revenue_last_year,2,亿元,2025-12-31,税务\n", encoding="utf-8")
-    result = run("load-facts", "--format", "csv", str(path), env=env)
+    result, again = rongyiban_many([(["load-facts", "--format", "csv", str(path)], "")] * 2, env)
     assert result.returncode == 1  # a refused row is reported and the exit status says so
     assert "facts.csv row 2 value: revenue_last_year: unit '人' cannot be converted to '万元'" in result.stderr
     assert "2 facts read, 2 new or changed, 1 rows refused" in result.stdout
-    again = run("load-facts", "--format", "csv", str(path), env=env)
     assert "2 facts read, 0 new or changed" in again.stdout

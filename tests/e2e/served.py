@@ -3,6 +3,7 @@ benchmarks."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -15,6 +16,36 @@ import httpx
 
 RONGYIBAN = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main())"]
 ROOT = Path(__file__).resolve().parents[2]
+
+# several `rongyiban` commands, one after another, in one Python process: each is ``cli.main(argv)``
+# with its own standard input, output and error, as a shell would run them; only the interpreter's
+# start-up (importing the service takes seconds) is paid once instead of once per command
+_MANY = """
+import contextlib, io, json, sys
+import cli
+results = []
+for argv, given in json.load(sys.stdin):
+    out, err = io.StringIO(), io.StringIO()
+    sys.stdin = io.StringIO(given)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write("\\n" + json.dumps(results) + "\\n")
+"""
+
+
+def rongyiban_many(commands: list[tuple[list[str], str]], env: dict[str, str],
+                   timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """Run ``rongyiban ARGV`` with the given standard input for each of ``commands``, in order, in one
+    process; one ``CompletedProcess`` (return code, stdout, stderr) per command."""
+    process = subprocess.run([sys.executable, "-c", _MANY], input=json.dumps(commands), env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=timeout)
+    assert process.returncode == 0, process.stderr
+    return [subprocess.CompletedProcess([*RONGYIBAN, *argv], code, out, err)
+            for (argv, _), (code, out, err) in zip(commands, json.loads(process.stdout.strip().splitlines()[-1]), strict=True)]
 
 
 def free_port() -> int:

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow  # starts `rongyiban serve`
 def service_env(tmp_path: Path, embedding_cache_file: str, api_base: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RYB_")}
     return {**clean, "RYB_DATA_DIR": str(tmp_path / "var"), "RYB_EMBEDDING_CACHE_FILE": embedding_cache_file,
-            "RYB_LOG_JSON": "true", "RYB_WECHAT_TOKEN": TOKEN, "RYB_WECHAT_AES_KEY": AES_KEY,
+            "RYB_LOG_JSON": "true", "RYB_LOAD_DEMO_POLICIES": "false",  # the answer comes from the guides
+            "RYB_WECHAT_TOKEN": TOKEN, "RYB_WECHAT_AES_KEY": AES_KEY,
             "RYB_WECHAT_APPID": APPID, "RYB_WECHAT_SECRET": SECRET, "RYB_WECHAT_API_BASE": api_base}
 
 

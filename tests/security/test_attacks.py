@@ -11,7 +11,6 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -24,7 +23,7 @@ import pytest
 
 from smartform.approval import signature
 from smartform.synthetic import enterprises, people
-from tests.e2e.served import RONGYIBAN, ROOT, served
+from tests.e2e.served import rongyiban_many, served
 from tests.helpers import filled, wait_until
 from tests.identity_platform import authorize, settings_for
 from tests.wechat.local_wechat import APPID, SECRET, LocalWeChat
@@ -76,22 +75,25 @@ def _env(data_dir: Path, embedding_cache_file: str, wechat: str, issuer: str) ->
             "RYB_APPROVAL_SECRET": APPROVAL_SECRET, "RYB_LOG_JSON": "true"}
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-worker", "two-workers"])
+# one xdist group per worker count: the two services start on two test processes at once, and the
+# tests of each run where their service is (see [tool.pytest.ini_options] in pyproject.toml)
+@pytest.fixture(scope="module", ids=["one-worker", "two-workers"],
+                params=[pytest.param(1, marks=pytest.mark.xdist_group("attacks-one-worker")),
+                        pytest.param(2, marks=pytest.mark.xdist_group("attacks-two-workers"))])
 def service(request, tmp_path_factory, embedding_cache_file, identity_platform) -> Iterator[Service]:
     data_dir = tmp_path_factory.mktemp("attacked") / "var"
     with LocalWeChat() as wechat:
         env = _env(data_dir, embedding_cache_file, wechat.base_url, identity_platform.issuer)
-        for username, role in (("wang.admin", "admin"), ("sun.admin", "admin"), ("li.editor", "editor"),
-                               ("zhao.reviewer", "reviewer")):
-            subprocess.run([*RONGYIBAN, "create-staff", "--username", username, "--name", username, "--role", role,
-                            "--password-stdin"], input=STAFF_PASSWORD + "\n", env=env, cwd=ROOT, check=True,
-                           capture_output=True, text=True)
         facts = data_dir.parent / "facts.csv"  # one enterprise the curated item below will match
         facts.write_text("uscc,key,value,unit,as_of,source\n"
                          f"{COMPANY['uscc']},registered_district,510107,,2026-11-01,法人库\n"
                          f"{COMPANY['uscc']},invention_patents,2,件,2026-11-01,知识产权库\n", encoding="utf-8")
-        subprocess.run([*RONGYIBAN, "load-facts", "--format", "csv", str(facts)], env=env, cwd=ROOT, check=True,
-                       capture_output=True, text=True)
+        staff = [(["create-staff", "--username", username, "--name", username, "--role", role, "--password-stdin"],
+                  STAFF_PASSWORD + "\n")
+                 for username, role in (("wang.admin", "admin"), ("sun.admin", "admin"), ("li.editor", "editor"),
+                                        ("zhao.reviewer", "reviewer"))]
+        for done in rongyiban_many([*staff, (["load-facts", "--format", "csv", str(facts)], "")], env):
+            assert done.returncode == 0, done.stderr
         with served(env, workers=request.param) as base:
             yield Service(base, data_dir)
 
@@ -314,8 +316,8 @@ async def test_weak_staff_passwords_are_refused_everywhere(service):
                                                                  "password": STAFF_PASSWORD})
         assert signed.status_code == 201
     env = {**os.environ, "RYB_DATA_DIR": str(service.data_dir)}
-    for weak in (" " * 12, "password12", "P@ssw0rd2026!"):
-        made = subprocess.run([*RONGYIBAN, "create-staff", "--username", f"weak{uuid.uuid4().hex[:6]}", "--name", "弱",
-                               "--role", "editor", "--password-stdin"], input=weak + "\n", env=env, cwd=ROOT,
-                              capture_output=True, text=True)
-        assert made.returncode == 1 and "密码" in made.stderr
+    weak_passwords = (" " * 12, "password12", "P@ssw0rd2026!")
+    made = rongyiban_many([(["create-staff", "--username", f"weak{uuid.uuid4().hex[:6]}", "--name", "弱",
+                             "--role", "editor", "--password-stdin"], weak + "\n") for weak in weak_passwords], env)
+    for weak, refused in zip(weak_passwords, made, strict=True):
+        assert refused.returncode == 1 and "密码" in refused.stderr, (weak, refused)

@@ -24,6 +24,8 @@ def service_env(tmp_path: Path, embedding_cache_file: str, wechat: str) -> dict[
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RYB_")}
     return {**clean, "RYB_DATA_DIR": str(tmp_path / "var"), "RYB_EMBEDDING_CACHE_FILE": embedding_cache_file,
             "RYB_LOG_JSON": "true", "RYB_ASSISTANT": "false", "RYB_EMBEDDER": "none",
+            # the limits need no content: no demo catalog, base library or policy graph to load at start
+            "RYB_LOAD_DEMO": "false",
             "RYB_MINIAPP_APPID": APPID, "RYB_MINIAPP_SECRET": SECRET, "RYB_WECHAT_API_BASE": wechat,
             "RYB_RATE_LIMIT_IP_PER_SECOND": "1000000", "RYB_RATE_LIMIT_IP_BURST": "1000000",
             # no refill while the test runs: every 200 below comes out of the burst

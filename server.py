@@ -38,6 +38,7 @@ from console import (
     workbench_pages,
 )
 from console.accounts import StaffAccounts
+from intents.aspects import AspectClassifier
 from intents.classifier import IntentClassifier, load_examples
 from intents.demand_router import DemandRouter, load_demand_examples
 from intents.slots import RegionTable
@@ -151,11 +152,12 @@ async def build_dialogue(settings: Settings, db: Database, catalog: CatalogServi
                                  threshold=settings.intent_min_confidence))
     router = await loop.run_in_executor(
         search.executor, DemandRouter, search.embedder, load_demand_examples(DEMO_DIR / "demands"))
+    aspects = await loop.run_in_executor(search.executor, AspectClassifier.load, DEMO_DIR / "aspects" / "aspects.yaml")
     regions = RegionTable.load(DEMO_DIR / "regions" / "chengdu.yaml")
     return DialogueManager(db, catalog, search, intents, regions, DemandService(db, router, regions),
                            session_ttl_seconds=settings.dialogue_ttl_seconds,
                            faq_min_similarity=settings.faq_min_similarity,
-                           applications=applications, policies=policies)
+                           applications=applications, policies=policies, aspects=aspects)
 
 
 async def start_dialogue(ctx: AppContext, settings: Settings) -> None:

@@ -53,7 +53,8 @@ CUE_WEIGHT = 0.6  # a passage with the aspect's marking words beats one without 
 LEXICAL_WEIGHT = 0.6  # the question's own words (BM25 share of the item's best)
 VECTOR_WEIGHT = 2.0  # e5 cosines within one item lie within about 0.75–0.90: the spread is what counts
 
-_NEGATIVE_AGENT = re.compile(r"不能由他人|不得委托|不能委托|不可委托|须本人|必须本人|本人到场|本人亲自|不能代办|不可代办|不得代办")
+_NEGATIVE_AGENT = re.compile(r"不能由他人|不得委托|不能委托|不可委托|不接受委托|须本人|必须本人|须由本人|应由本人|应当由本人|本人到场"
+                             r"|本人亲自|亲自到|不能代办|不可代办|不得代办|不予代办|不能代为|双方.{0,6}(?:共同|亲自|一同)到")
 _POSITIVE_AGENT = re.compile(r"可委托|可以委托|可由.{0,12}代|委托.{0,8}(?:代为|办理|申请)|代为办理|代办人|受托人|经办人")
 _NEED_BOOKING = re.compile(r"须预约|需预约|需要预约|实行预约|应当预约|先预约")
 _NO_BOOKING = re.compile(r"无需预约|不需要预约|不用预约|可直接|无须预约")
@@ -130,8 +131,16 @@ def shorten(text: str, limit: int = MAX_CHARS) -> str:
 def named_thing(question: str) -> str:
     """"要不要带户口本" → "户口本": the thing a 是否需要材料 question names."""
     match = re.search(r"(?:带|交|提供|准备|拿|开|出示)(?:个|张|份|本)?([^\s，。？?,！!]{1,12}?)(?:吗|不|么|没|嘛|$|[，。？?！!])",
-                      question)
+                      question) or re.search(r"(?:需要|要|用)(?:个|张|份|本)?([^\s，。？?,！!要]{2,10}?)(?:吗|不|么|嘛)", question)
     return match.group(1) if match else ""
+
+
+_DOCUMENT = re.compile(r"(?:本|簿|证|证明|证书|照片|相片|照|复印件|原件|书|表|卡|单|报告|材料|合同|执照|协议|回执|公章)$")
+
+
+def is_document(thing: str) -> bool:
+    """"户口本", "结婚证", "照片": a thing one brings, as opposed to "登报" or "体检"."""
+    return bool(thing) and bool(_DOCUMENT.search(thing))
 
 
 def settle(aspect: str, form: str, chosen: Sequence[Passage], item: ServiceItem,
@@ -157,9 +166,10 @@ def settle(aspect: str, form: str, chosen: Sequence[Passage], item: ServiceItem,
         if fees and _FREE.match(fees.strip()):
             return "不需要"
         return "需要" if re.search(r"\d+(?:\.\d+)?元", fees or "") else None
-    if aspect == "是否需要材料" and form == "need" and thing:
+    if aspect == "是否需要材料" and form == "need":
         materials = [p for p in chosen if p.section == "materials"]
         if materials:
             return "视情况需要" if _OPTIONAL in materials[0].text else "需要"
-        return None
+        # the guide's material list is the whole list: a document it does not name is not needed
+        return "不需要" if not chosen and is_document(thing) else None
     return None

@@ -13,22 +13,34 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from assistant import situations
 from assistant.answers import AnswerRenderer
 from assistant.catalog import CatalogService, ItemRecord
 from assistant.demands import DemandService
+from assistant.item_answers import ItemAnswerer
 from assistant.reply import Card, Reply, Source
 from assistant.search import SearchResult, SearchService
+from intents.aspects import (
+    ASPECT_PATTERNS,
+    ASPECT_WORDS,
+    AspectClassifier,
+    pattern_aspects,
+    read_aspects,
+    yes_no_form,
+)
 from intents.classifier import IntentClassifier, IntentDecision
-from intents.slots import ASPECT_PATTERNS, RegionTable, extract_slots, find_aspect
+from intents.slots import RegionTable, extract_slots, find_aspect
 from logs import mask_personal_data
-from retrieval.lexical import normalize_text
+from retrieval.lexical import Tokenizer, normalize_text
 from retrieval.vector import VectorIndex
 from store.database import Database
 from store.tables.base import utcnow
@@ -49,6 +61,34 @@ IN_SCOPE_AFTER_ALL = 0.9  # a search this sure overrules an out-of-scope intent 
 UNKNOWN_TOPIC_COSINE = 0.9  # below it, a best match for a question with unknown words is a guess
 CONTEXT_BAND = 0.75  # the current item wins if it is at least this close to the top result
 MAX_OPTIONS = 4
+# words of doing anything, not of doing one thing: they never tell two items apart
+_PROCEDURE_WORDS = {"申请", "办理", "申领", "登记", "办证", "手续", "证明", "补办", "怎么", "需要", "材料", "多久"}
+
+
+LONG_STORY = 40  # characters; a message longer than this is searched again on its question clauses
+_CLAUSE_END = re.compile(r"[，。！？!?；;,\s]+")
+_ASKS = re.compile(r"吗|呢|嘛|怎么|咋|哪|多少|好多|几|什么|啥|能不能|可不可以|要不要|需不需要|[?？]|不$")
+
+
+def asking_clauses(text: str) -> list[str]:
+    """The clauses of a long message that ask something, last first; the message itself when short."""
+    if len(text) <= LONG_STORY:
+        return [text]
+    asking = [c for c in _CLAUSE_END.split(text) if c and _ASKS.search(c)]
+    return asking[::-1] or [text]
+
+
+def question_clauses(text: str, names_an_item: Callable[[str], bool]) -> str:
+    """Of a long message, the clauses that name an item and the clause that asks; the message
+    itself when it is short or no clause asks."""
+    if len(text) <= LONG_STORY:
+        return text
+    clauses = [c for c in _CLAUSE_END.split(text) if c]
+    asking = [n for n, c in enumerate(clauses) if _ASKS.search(c)]
+    if not asking:
+        return text
+    kept = [c for n, c in enumerate(clauses) if n == asking[-1] or names_an_item(c)]
+    return "，".join(kept)
 
 
 class ApplicationStatus(Protocol):
@@ -77,10 +117,14 @@ class DialogueState:
     options: list[str] = field(default_factory=list)  # codes offered in the last clarification
     pending_aspect: str | None = None  # the aspect asked before we had to clarify
     policy: str | None = None  # the policy item last answered about
+    situation: str | None = None  # the current item's situation (its id), once named or chosen
+    situation_options: list[str] = field(default_factory=list)  # situation ids offered in the last question
+    aspect: str | None = None  # the aspect last answered ("那丢了的话呢" asks it again for another situation)
 
     def to_json(self) -> dict[str, Any]:
         return {"item": self.item, "options": self.options, "pending_aspect": self.pending_aspect,
-                "policy": self.policy}
+                "policy": self.policy, "situation": self.situation, "situation_options": self.situation_options,
+                "aspect": self.aspect}
 
 
 SIGNED_IN = "u"  # the marker of a signed-in user's session in its key; a channel's own ids have no ":"
@@ -163,6 +207,7 @@ class DialogueManager:
         faq_min_similarity: float = 0.95,
         applications: ApplicationLookup | None = None,
         policies: PolicyLookup | None = None,
+        aspects: AspectClassifier | None = None,
     ) -> None:
         self.db = db
         self.catalog = catalog
@@ -172,6 +217,11 @@ class DialogueManager:
         self.demands = demands
         self.renderer = AnswerRenderer()
         self.faq = FaqMatcher(search)
+        self.aspects = aspects  # None: aspects from their words only
+        embedder = search.embedder
+        self.answerer = ItemAnswerer(
+            self.renderer, Tokenizer(), embedder,
+            (lambda question: embedder.embed_queries([normalize_text(question)])[0]) if embedder is not None else None)
         self.session_ttl = timedelta(seconds=session_ttl_seconds)
         self.faq_min_similarity = faq_min_similarity
         # None where there are no smart forms (progress questions then name tickets only) or no
@@ -213,15 +263,29 @@ class DialogueManager:
             return Reply(self.renderer.text("empty.j2"), intent="greeting", confidence=1.0, no_answer=True)
         if RESET.match(norm):
             state.item, state.options, state.pending_aspect, state.policy = None, [], None, None
+            state.situation, state.situation_options, state.aspect = None, [], None
             return Reply(self.renderer.text("greeting.j2", thanks=False), intent="greeting")
 
         slots = extract_slots(text, self.regions)
+        # a long story's background ("单位说要办些手续") is not what it asks: read its asking clause
+        aspects: list[str] = []
+        for clause in asking_clauses(text):
+            aspects = read_aspects(clause, self.aspects).aspects
+            if aspects:
+                break
+        if not aspects and yes_no_form(text) == "can":
+            aspects = ["条件"]  # "还没结婚能办生育登记吗": whether one may is a question of conditions
+        slots.aspect = aspects[0] if aspects else None
+        if state.situation_options and state.item:
+            reply = await self._situation_chosen(text, aspects, state)
+            if reply is not None:
+                return reply
         if state.options:
             chosen = self._choice(norm, state.options)
             if chosen is not None:
-                aspect = slots.aspect or state.pending_aspect
+                chosen_aspects = aspects or ([state.pending_aspect] if state.pending_aspect else [])
                 state.item, state.options, state.pending_aspect = chosen, [], None
-                return await self._answer_item(chosen, aspect, intent="consult", confidence=1.0)
+                return await self._answer_item(chosen, chosen_aspects, text, state, intent="consult", confidence=1.0)
 
         loop = asyncio.get_running_loop()
         decision = await loop.run_in_executor(self.search.executor, self.intents.classify, text)
@@ -248,17 +312,31 @@ class DialogueManager:
             if reply is not None:
                 return reply
         result = await self.search.search(text, top_k=MAX_OPTIONS + 1, channel=None)
+        focus = question_clauses(text, self.search.names_an_item)
+        if focus != text:
+            # a long story: the question is usually in its last sentences, the rest is background
+            # that pulls the search elsewhere; the more confident of the two searches wins
+            focused = await self.search.search(focus, top_k=MAX_OPTIONS + 1, channel=None)
+            if focused.confidence > result.confidence:
+                result = focused
         if intent == "out_of_scope" and result.confidence < IN_SCOPE_AFTER_ALL:
             return Reply(self.renderer.text("out_of_scope.j2"), intent="out_of_scope",
                          confidence=decision.confidence, no_answer=True)
-        return await self._consult(norm, slots, state, result, "policy" if intent == "policy" else "consult")
+        return await self._consult(text, norm, slots, aspects, state, result,
+                                   "policy" if intent == "policy" else "consult")
 
-    async def _consult(self, norm: str, slots, state: DialogueState, result: SearchResult, intent: str) -> Reply:  # type: ignore[no-untyped-def]
+    async def _consult(self, text: str, norm: str, slots, aspects: list[str], state: DialogueState,  # type: ignore[no-untyped-def]
+                       result: SearchResult, intent: str) -> Reply:
         content = self._content_left(norm)
+        if (state.item and not pattern_aspects(text) and len(content) <= 6
+                and await self._names_situation(state.item, text)):
+            # "那丢了的话呢": the current item in another situation, the aspect asked last
+            return await self._answer_item(state.item, [state.aspect] if state.aspect else [], text, state,
+                                           intent=intent, confidence=1.0)
         if state.item and slots.aspect and ((len(content) <= 4 and not self.search.names_an_item(content))
                                             or (result.results and result.results[0].code == state.item)):
             # "那要多久", "收不收费", "多久能批下来": about the current item, not a new one
-            return await self._answer_item(state.item, slots.aspect, intent=intent, confidence=1.0)
+            return await self._answer_item(state.item, aspects, text, state, intent=intent, confidence=1.0)
         if slots.aspect and len(content) <= 1:  # "要多久" with no item in the conversation
             return Reply(self.renderer.text("which_item.j2"), intent=intent, confidence=1.0, aspect=slots.aspect,
                          no_answer=True)
@@ -278,6 +356,13 @@ class DialogueManager:
             close = named  # the person named one of them
         elif current is not None and current.score >= top * CONTEXT_BAND:
             close = [current]  # the conversation is already about one of the likely items
+        alternatives: list[str] = []
+        if len(close) > 1:
+            lead = await self._leading(norm, close)
+            if lead is not None:
+                # the person's words point to one of them: answer it, offer the others
+                alternatives = [h.name for h in close if h is not lead]
+                close = [lead]
         if len(close) > 1:
             close.sort(key=lambda hit: hit.code)  # a stable order, so "2" means the same thing every time
             state.options, state.pending_aspect = [h.code for h in close], slots.aspect
@@ -286,12 +371,41 @@ class DialogueManager:
                          quick_replies=[h.name for h in close],
                          cards=[Card(title=h.name, description=h.department, item_code=h.code) for h in close])
         codes = [close[0].code, *codes]
+        if state.item != codes[0]:
+            state.situation = None  # a new item: the old one's situation says nothing about it
         state.item, state.options, state.pending_aspect = codes[0], [], None
         # a curated FAQ answer, when the question is (nearly) one of that item's FAQ questions
-        faq_reply = await self._faq(norm, slots.aspect, codes[0])
-        if faq_reply is not None:
-            return faq_reply
-        return await self._answer_item(codes[0], slots.aspect, intent=intent, confidence=result.confidence)
+        reply = await self._faq(norm, slots.aspect, codes[0])
+        if reply is None:
+            reply = await self._answer_item(codes[0], aspects, text, state, intent=intent,
+                                            confidence=result.confidence)
+        elif (record := await self.catalog.get_item(codes[0])) is not None:
+            case = situations.detect(record.item, text)
+            reply.situation = case.name if case else None
+        if alternatives:
+            reply.quick_replies = [*alternatives[:2], *reply.quick_replies][:5]
+        return reply
+
+    async def _leading(self, norm: str, close: list[Any]) -> Any | None:
+        """The one of several equally likely items that the person's own words point to: a word of its
+        name, aliases or situations ("租房" → 住房公积金提取, "补贴" → 残疾人两项补贴) that none of
+        the others has. None when no word, or words of several, tell them apart."""
+        words: dict[str, set[str]] = {}
+        for hit in close:
+            record = await self.catalog.get_item(hit.code)
+            if record is None:
+                return None
+            item = record.item
+            names = [item.name, *item.aliases, *(n for s in item.situations for n in (s.name, *s.aliases))]
+            words[hit.code] = {t for n in names for t in self.answerer.tokenizer.tokenize(n) if len(t) >= 2}
+        asked = {t for t in self.answerer.tokenizer.tokenize(norm) if len(t) >= 2 and t not in _PROCEDURE_WORDS}
+        strength = {}
+        for hit in close:
+            others = set().union(*(w for code, w in words.items() if code != hit.code))
+            strength[hit.code] = sum(len(t) for t in asked & words[hit.code] - others)
+        best = max(strength.values())
+        leaders = [hit for hit in close if strength[hit.code] == best]
+        return leaders[0] if best > 0 and len(leaders) == 1 else None
 
     async def _policy(self, text: str, state: DialogueState, owner: str | None, confidence: float) -> Reply | None:
         """A question the policy graph answers: rendered from its records, citing them."""
@@ -343,11 +457,61 @@ class DialogueManager:
         return self.renderer.faq_answer(entry, self.faq.versions.get(entry.id, 1), records, confidence=similarity,
                                         aspect=aspect)
 
-    async def _answer_item(self, code: str, aspect: str | None, *, intent: str, confidence: float) -> Reply:
+    async def _answer_item(self, code: str, aspects: list[str], text: str, state: DialogueState, *, intent: str,
+                           confidence: float) -> Reply:
+        """The answer about one item for the person's situation — read from this message, or
+        remembered — or, when the answer differs by situation and none is known, the question which."""
         record: ItemRecord | None = await self.catalog.get_item(code)
         if record is None or record.item.status != "active":
             return Reply(self.renderer.text("not_sure.j2", options=[]), intent=intent, confidence=0.0, no_answer=True)
-        return self.renderer.item_answer(record, aspect, intent=intent, confidence=confidence)
+        item = record.item
+        aspects = self._own_subject_dropped(item, text, aspects)
+        situation = situations.detect(item, text) or (item.situation(state.situation) if state.situation else None)
+        if situation is None and situations.matters(item, aspects):
+            situation = next((s for s in item.situations if s.usual), None)
+        offer = situation is None and situations.matters(item, aspects)
+        if offer:
+            # answered at once from the item's own rows, the situations offered beside them; asked
+            # first only when the item's own rows say nothing of it
+            state.situation, state.situation_options = None, [s.id for s in item.situations]
+            state.pending_aspect = aspects[0] if aspects else None
+            if not situations.item_says(item, aspects):
+                return self.answerer.ask_situation(record, aspects, intent=intent, confidence=confidence)
+        else:
+            state.situation, state.situation_options = (situation.id if situation else None), []
+        state.aspect = aspects[0] if aspects else state.aspect
+        await self.faq.refresh(self.catalog)
+        faq = [entry for entry in self.faq.entries.values() if code in entry.items]
+        return await asyncio.get_running_loop().run_in_executor(
+            self.search.executor, partial(self.answerer.answer, record, faq, text, aspects, situation,
+                                          intent=intent, confidence=confidence, offer_situations=offer))
+
+    def _own_subject_dropped(self, item: Any, text: str, aspects: list[str]) -> list[str]:
+        """"去外地看病怎么备案" asks how to do 异地就医备案, not whether it can be done from afar: an
+        aspect whose words are the item's own subject is read again without them."""
+        if "异地远程" not in aspects or not any(w in n for n in item.all_names for w in ("异地", "外地", "跨省", "转移", "迁")):
+            return aspects
+        rest = [a for a in aspects if a != "异地远程"]
+        return rest or read_aspects(ASPECT_WORDS["异地远程"].sub("", text), self.aspects).aspects
+
+    async def _situation_chosen(self, text: str, aspects: list[str], state: DialogueState) -> Reply | None:
+        """The reply to "which situation": answered with the aspect asked before; None when the
+        message is not a choice (the person asked something else, which is then answered)."""
+        offered, state.situation_options = state.situation_options, []
+        record = await self.catalog.get_item(state.item) if state.item else None
+        if record is None:
+            return None
+        chosen = situations.choose(record.item, text, offered)
+        if chosen is None:
+            return None
+        state.situation = chosen.id
+        asked = aspects or ([state.pending_aspect] if state.pending_aspect else [])
+        state.pending_aspect = None
+        return await self._answer_item(record.item.code, asked, text, state, intent="consult", confidence=1.0)
+
+    async def _names_situation(self, code: str, text: str) -> bool:
+        record = await self.catalog.get_item(code)
+        return record is not None and situations.detect(record.item, text) is not None
 
     async def _progress(self, slots, confidence: float, session_key: str,  # type: ignore[no-untyped-def]
                         owner: str | None) -> Reply:

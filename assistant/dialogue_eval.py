@@ -38,7 +38,8 @@ def load_conversations(path: Path) -> list[dict[str, Any]]:
     return conversations
 
 
-def check(expectation: str, expected: Any, reply: Reply, manager: DialogueManager) -> bool:
+def check(expectation: str, expected: Any, reply: Reply, manager: DialogueManager,
+          situation_words: dict[str, list[str]] | None = None) -> bool:
     answered = [s for s in reply.sources if s.type == "service_item"]
     if expectation == "item":
         if reply.no_answer or reply.needs_clarification or not answered:
@@ -51,8 +52,12 @@ def check(expectation: str, expected: Any, reply: Reply, manager: DialogueManage
         answered_aspects = reply.aspects or ([reply.aspect] if reply.aspect else [])
         return all(any(meets(w, got) for got in answered_aspects) for w in wanted)
     if expectation == "situation":
-        situation = reply.situation or ""
-        return bool(situation) and (expected in situation or situation in expected)
+        situation_words = situation_words or {}
+        if not reply.situation:
+            return False
+        # the name the reply gives, or a word the guide lists for that situation ("到期" for 有效期满换领)
+        words = [reply.situation, *situation_words.get(reply.situation, [])]
+        return any(expected in w or w in expected for w in words)
     if expectation == "yes_no":
         text = reply.text.lstrip()
         if expected in _NEGATIVE or expected.startswith("不"):
@@ -71,12 +76,13 @@ async def evaluate_dialogues(manager: DialogueManager, conversations: list[dict[
     by_expectation = {e: {"turns": 0, "met": 0} for e in EXPECTATIONS}
     turns = met = 0
     failures = []
+    situation_words = {s.name: s.aliases for record in await manager.catalog.all_items() for s in record.item.situations}
     for conversation in conversations:
         user = f"eval-{conversation.get('id', '')}-{uuid.uuid4().hex[:8]}"
         for index, turn in enumerate(conversation["turns"]):
             reply = (await manager.handle("eval", user, turn["user"])).reply
             expect = turn.get("expect", {})
-            results = {e: check(e, v, reply, manager) for e, v in expect.items()}
+            results = {e: check(e, v, reply, manager, situation_words) for e, v in expect.items()}
             for expectation, ok in results.items():
                 by_expectation[expectation]["turns"] += 1
                 by_expectation[expectation]["met"] += ok

@@ -34,6 +34,8 @@ from intents.aspects import yes_no_form
 from retrieval.lexical import Tokenizer
 from retrieval.passage_index import PassageEmbedder, PassageIndex
 
+# words of the asking, not of the thing asked about
+_ASKING = {"需要", "需不需要", "要不要", "是不是", "还要", "还需要", "办理", "申请", "现在", "可以", "一下"}
 MAX_ASPECTS = 2  # a mixed question is answered on its first two aspects; more would not fit a screen
 _QUICK = {"材料": "要带什么材料", "时限": "多久能办好", "地点": "在哪里办", "在线办理": "网上能办吗"}
 
@@ -64,8 +66,10 @@ class ItemAnswerer:
 
     # --- answering ----------------------------------------------------------------------
     def answer(self, record: ItemRecord, faq: Sequence[FaqEntry], question: str, aspects: list[str],
-               situation: Situation | None, *, intent: str, confidence: float) -> Reply:
-        """Runs in an executor: it may embed the item's passages the first time they are asked for."""
+               situation: Situation | None, *, intent: str, confidence: float, offer_situations: bool = False) -> Reply:
+        """Runs in an executor: it may embed the item's passages the first time they are asked for.
+        ``offer_situations``: the answer differs by situation and the person named none — say so
+        after the item's own rows and offer the situations as quick replies."""
         item = record.item
         aspects = aspects[:MAX_ASPECTS]
         form = yes_no_form(question)
@@ -85,7 +89,10 @@ class ItemAnswerer:
             if word is None and form and aspect == "条件" and situation is not None:
                 word = "可以"  # the guide has a situation for exactly this case
             settled = settled or word
-            if chosen:
+            if not chosen and word == "不需要":
+                parts.append(f"办事指南所列申请材料中没有“{named_thing(question)}”。")
+                parts.append(self.renderer.text("materials.j2", item=resolved))
+            elif chosen:
                 parts.append(group_by_section(chosen))
             elif aspect in WHOLE_SECTION:
                 parts.append(self.renderer.text(ASPECT_TEMPLATES[aspect], item=resolved))
@@ -102,9 +109,16 @@ class ItemAnswerer:
         elif settled is not None:
             body = f"{settled}。{body}"
         source = f"（来源：{item.department + '《' if item.department else '《'}{item.name}》办事指南，第{record.version}版）"
-        text = f"{shorten(body)}\n{source}"
-        others = [s.name for s in item.situations if situation is None or s.id != situation.id][:3]
+        names = [s.name for s in item.situations if situation is None or s.id != situation.id]
+        offer = ""
+        if offer_situations:
+            listed = "、".join(names[:4]) + ("等" if len(names) > 4 else "")
+            offer = f"\n不同情形要求不同（{listed}），告诉我您是哪一种，只列您那一种的。"
+        text = f"{shorten(body)}{offer}\n{source}"
         quick = [q for a, q in _QUICK.items() if a not in aspects][:3]
+        others = names[:4] if offer_situations else names[:2]
+        if offer_situations:
+            quick, others = others, quick
         return Reply(
             text=text, intent=intent, confidence=confidence, aspect=aspects[0] if aspects else None,
             aspects=list(aspects), situation=situation.name if situation else None,
@@ -149,6 +163,11 @@ class ItemAnswerer:
                               strict=True))
         ranked = rank(applicable, [by_passage[id(p)] for p in applicable], aspect)
         if aspect == "是否需要材料":
-            # the named thing decides: the material row that matches it, if any does
-            return [sp.passage for sp in ranked[:1] if sp.score >= MIN_SCORE + 0.3]
+            # the named thing decides: the best material row that shares a word with it, if any does
+            # (a vector alone would always find a "closest" row, and so say 需要 of anything)
+            thing = named_thing(question)
+            words = {t for t in self.tokenizer.tokenize(thing or question) if len(t) >= 2 and t not in _ASKING}
+            words |= {thing[i:i + 2] for i in range(len(thing) - 1)}  # 户口本 / 居民户口簿 share 户口
+            return [sp.passage for sp in ranked if sp.passage.section == "materials"
+                    and any(w in sp.passage.text for w in words)][:1]
         return [sp.passage for sp in ranked[:MAX_PASSAGES] if sp.score >= MIN_SCORE]

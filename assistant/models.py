@@ -72,6 +72,9 @@ class Situation(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME)  # 遗失补领
     # words a person uses for this case (丢了, 被偷了); they pick the situation out of a question
     aliases: list[str] = Field(default_factory=list, max_length=MAX_LIST)
+    # the case nearly everyone asking is in (结婚登记: 内地居民): answered, and named in the answer,
+    # when the person names no situation, instead of asking them which one they are in
+    usual: bool = False
     conditions: str = Field(default="", max_length=MAX_TEXT)
     materials: list[Material] = Field(default_factory=list, max_length=MAX_LIST)
     legal_time_limit: str = Field(default="", max_length=MAX_SHORT)

@@ -45,6 +45,8 @@ class Reply:
 
     def __post_init__(self) -> None:
         self.coarse_aspect = coarse_of(self.aspect)
+        if not self.aspects and self.aspect:
+            self.aspects = [self.aspect]
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)

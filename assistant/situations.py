@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from assistant.models import ServiceItem, Situation
 from assistant.passages import SITUATION_SECTIONS
-from retrieval.lexical import normalize_text
+from retrieval.lexical import Tokenizer, normalize_text
 
 _SPLIT = re.compile(r"[（）()、，,/\s]+|或|和|及|与")
 # an aspect → the sections of the guide its answer quotes; the answer depends on the situation only
 # when a situation replaces one of them
-ASPECT_SECTIONS = {
-    None: ("conditions", "materials", "fees", "time_limit"), "材料": ("materials",), "条件": ("conditions",),
+# (no aspect: the overview answers at once and offers the situations as quick replies)
+ASPECT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "材料": ("materials",), "条件": ("conditions",),
     "时限": ("time_limit",), "费用": ("fees",), "流程": ("process",), "是否需要材料": ("materials",),
     "金额标准": ("conditions", "fees", "notes"), "待遇期限": ("conditions", "notes"),
     "截止时间": ("conditions", "notes", "time_limit"), "次数频率": ("conditions", "notes"),
@@ -27,21 +29,48 @@ ASPECT_SECTIONS = {
 }
 
 
-def _words(situation: Situation) -> list[str]:
-    names = [normalize_text(situation.name), *(normalize_text(a) for a in situation.aliases)]
-    parts = [p for name in names[:1] for p in _SPLIT.split(name) if len(p) >= 2]
-    return [n for n in [*names, *parts] if len(n) >= 2]
+_TOKENIZER: Tokenizer | None = None
 
 
-def _distinctive(item: ServiceItem) -> dict[str, list[str]]:
-    """Each situation's words that are neither another situation's nor the item's own name."""
-    words = {s.id: _words(s) for s in item.situations}
-    item_name = normalize_text(item.name)
+def _tokens(text: str) -> list[str]:
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        _TOKENIZER = Tokenizer()
+    return _TOKENIZER.tokenize(text)
+
+
+# words of situation names that say nothing about which case it is
+_GENERIC = {"登记", "项目", "信息", "办理", "申请", "申领", "人员", "证明", "日期", "情形", "出来", "成都", "四川", "本市"}
+
+
+def _words(situation: Situation, item_words: set[str]) -> set[str]:
+    """Its name and aliases whole, the words of its name, and each alias without the item's own
+    words ("身份证到期" → 到期)."""
+    names = [normalize_text(n) for n in (situation.name, *situation.aliases)]
+    words = set(names) | {p for p in _SPLIT.split(names[0])} | set(_tokens(names[0]))
+    for alias in names[1:]:
+        for own in sorted(item_words, key=len, reverse=True):
+            alias = alias.replace(own, " ")
+        words |= set(alias.split())
+    return {w for w in words if len(w) >= 2 and w not in _GENERIC}
+
+
+@lru_cache(maxsize=512)
+def _distinctive_words(key: tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]]) -> dict[str, list[str]]:
+    item_name, rows = key
+    item_words = {w for w in (normalize_text(item_name), *_tokens(item_name)) if len(w) >= 2}
+    words = {sid: _words(Situation(id=sid, name=name, aliases=list(aliases)), item_words)
+             for sid, name, aliases in rows}
     distinctive = {}
     for situation_id, own in words.items():
         others = {w for other, ws in words.items() if other != situation_id for w in ws}
-        distinctive[situation_id] = [w for w in own if w not in others and w not in item_name]
+        distinctive[situation_id] = sorted(w for w in own if w not in others and not any(w in i for i in item_words))
     return distinctive
+
+
+def _distinctive(item: ServiceItem) -> dict[str, list[str]]:
+    """Each situation's words that are neither another situation's nor the item's own name's."""
+    return _distinctive_words((item.name, tuple((s.id, s.name, tuple(s.aliases)) for s in item.situations)))
 
 
 def detect(item: ServiceItem, text: str) -> Situation | None:
@@ -82,7 +111,7 @@ def matters(item: ServiceItem, aspects: list[str]) -> bool:
     """Whether the answer to these aspects differs between the item's situations."""
     if not item.situations:
         return False
-    sections = {s for aspect in (aspects or [None]) for s in ASPECT_SECTIONS.get(aspect, ())}  # type: ignore[arg-type]
+    sections = {s for aspect in aspects for s in ASPECT_SECTIONS.get(aspect, ())}
     for situation in item.situations:
         for section in SITUATION_SECTIONS:
             if section in sections and _replaces(situation, section):
@@ -90,7 +119,14 @@ def matters(item: ServiceItem, aspects: list[str]) -> bool:
     return False
 
 
-def _replaces(situation: Situation, section: str) -> bool:
+def item_says(item: ServiceItem, aspects: list[str]) -> bool:
+    """Whether the item's own rows say anything for these aspects (rows for every situation, or a
+    summary of them): then they are answered at once and the situations offered beside them."""
+    sections = {s for aspect in aspects for s in ASPECT_SECTIONS.get(aspect, ())}
+    return any(_replaces(item, section) for section in sections)
+
+
+def _replaces(situation: Situation | ServiceItem, section: str) -> bool:
     if section == "time_limit":
         return bool(situation.legal_time_limit or situation.promised_time_limit)
     return bool(getattr(situation, section))

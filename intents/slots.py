@@ -12,22 +12,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import china_time
+from intents.aspects import ASPECT_PATTERNS
 from logs import ascii_digits, find_id_numbers, find_mobile_numbers
 from yaml_files import read_yaml
-
-# the aspects of a guide (办事指南) a person asks about, and the words that ask for each;
-# checked in this order, so "需要什么条件" is 条件 although "需要什么" alone asks for 材料
-ASPECT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("电话", re.compile(r"电话|热线|联系方式|号码多少|打哪个")),
-    ("在线办理", re.compile(r"网上|线上|手机上|手机能|小程序|app|网办|在线|不用跑|不出门|掌上|网站|12123")),
-    ("条件", re.compile(r"条件|要求|资格|谁可以|谁能|哪些人|什么人|能不能办|可以办吗|符合|满足|够不够|门槛")),
-    ("材料", re.compile(r"材料|资料|带什么|带啥|带哪些|准备什么|准备啥|准备哪些|要什么证|需要什么|需要哪些|要啥子|提交什么|证件")),
-    ("费用", re.compile(r"费用|收费|多少钱|好多钱|要钱|花钱|免费|工本费|交钱|几块钱|贵不贵")),
-    ("时限", re.compile(r"多久|多长时间|几天|时限|多少天|几个工作日|什么时候能|啥时候|好久|办结|拿到证|当天|到账")),
-    ("地点", re.compile(r"哪里办|在哪|去哪|哪儿|地点|地址|哪个窗口|哪点|哪个部门|什么地方|窗口在")),
-    ("流程", re.compile(r"流程|步骤|怎么办理|程序|手续|怎么弄|怎么申请|如何申请|咋个办|怎么办|怎么搞|办理方式"
-                      r"|怎么补|怎么换|怎么领|怎么开|怎么交|怎么取|怎么报|怎么注册|怎么登记|咋个|咋整|咋办|咋弄")),
-]
 
 APPLICATION_NUMBER = re.compile(r"(?<![0-9A-Za-z])SQ\d{14}(?![0-9])", re.IGNORECASE | re.ASCII)
 # 12345 + date (yymmdd) + 16 random digits (assistant.demands); old tickets' numbers (6 random

@@ -67,10 +67,15 @@ def build_documents(records: list[ItemRecord], faq: list[FaqEntry], synonyms: li
             sections["materials"] = ("申请材料：" + "、".join(m.name for m in item.materials))[:SECTION_CHARS]
         for entry in linked:
             sections[f"faq:{entry.id}"] = entry.question
+        situation_words = [w for s in item.situations for w in (s.name, *s.aliases)]
+        if situation_words:
+            sections["situations"] = ("办理情形：" + "、".join(situation_words))[:SECTION_CHARS]
         body = "\n".join([item.conditions, "、".join(m.name for m in item.materials), *item.process, item.notes,
-                          item.fees, item.legal_time_limit, item.promised_time_limit])
+                          item.fees, item.legal_time_limit, item.promised_time_limit,
+                          *(s.conditions for s in item.situations)])
         lexical_fields = {"name": item.name, "aliases": " ".join([*item.aliases, *colloquial]),
-                          "faq": " ".join(e.question for e in linked), "body": body, "department": item.department}
+                          "faq": " ".join(e.question for e in linked), "situations": " ".join(situation_words),
+                          "body": body, "department": item.department}
         fingerprint = hashlib.sha256("\0".join(
             [record.item.content_hash(), *sections.values(), *colloquial]).encode()).hexdigest()
         documents[item.code] = IndexedItem(

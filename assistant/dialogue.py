@@ -476,7 +476,7 @@ class DialogueManager:
             state.situation, state.situation_options = None, [s.id for s in item.situations]
             state.pending_aspect = aspects[0] if aspects else None
             if not situations.item_says(item, aspects):
-                return self.answerer.ask_situation(record, aspects, intent=intent, confidence=confidence)
+                return self.answerer.ask_situation(record, intent=intent, confidence=confidence)
         else:
             state.situation, state.situation_options = (situation.id if situation else None), []
         state.aspect = aspects[0] if aspects else state.aspect

@@ -127,7 +127,7 @@ class ItemAnswerer:
             sources=[Source("service_item", item.code, item.name, record.version)],
         )
 
-    def ask_situation(self, record: ItemRecord, aspects: list[str], *, intent: str, confidence: float) -> Reply:
+    def ask_situation(self, record: ItemRecord, *, intent: str, confidence: float) -> Reply:
         """"Which case are you in?" with the situations as quick replies; the aspect is answered once
         the person picks one (the reply names no aspect: nothing was answered yet)."""
         item = record.item
@@ -136,17 +136,6 @@ class ItemAnswerer:
             text=self.renderer.text("which_situation.j2", item=item, options=names), intent=intent,
             confidence=confidence, quick_replies=names[:6],
             cards=[Card(title=item.name, description=item.department, item_code=item.code)],
-            sources=[Source("service_item", item.code, item.name, record.version)],
-        )
-
-    def not_covered(self, record: ItemRecord, word: str, *, intent: str, confidence: float) -> Reply:
-        """The person's case is not among the guide's situations: say so, offer 12345 and a human."""
-        item = record.item
-        return Reply(
-            text=self.renderer.text("situation_not_covered.j2", item=item, word=word,
-                                    options=[s.name for s in item.situations]),
-            intent=intent, confidence=confidence, no_answer=False,
-            quick_replies=[*(s.name for s in item.situations[:3]), "转人工"],
             sources=[Source("service_item", item.code, item.name, record.version)],
         )
 

@@ -53,8 +53,8 @@ def meets(expected: str, got: str | None) -> bool:
 
 # the aspects and the words that ask for each; checked in this order (fine before coarse, so
 # "每月发多少钱" is 金额标准 though "多少钱" alone asks for 费用; "需要什么条件" is 条件 though
-# "需要什么" alone asks for 材料). Written from our development conversations and the examples in
-# demo/aspects/aspects.yaml (the training half).
+# "需要什么" alone asks for 材料). Written from our development conversations, the training examples
+# in demo/aspects/aspects.yaml and the tuning half of the unseen set (never its test half).
 ASPECT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("电话", re.compile(r"电话|热线|联系方式|号码多少|打哪个")),
     ("异地远程", re.compile(r"(?:在|人在|身在|我在|回|去了?)(?:外地|外省|省外|国外|老家|外面上班|外头)"

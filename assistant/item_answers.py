@@ -100,10 +100,8 @@ class ItemAnswerer:
                 parts.append(self.renderer.text("not_in_guide.j2", item=item, aspect=aspect))
         head = f"【{item.name}{f'·{situation.name}' if situation else ''}】"
         body = "\n".join(parts)
-        if not body.startswith("【") and not body.startswith("办理【"):
-            body = f"{head}\n{body}"
-        elif situation is not None:
-            body = f"{head}\n{body}"
+        if situation is not None or not body.startswith((f"【{item.name}】", f"办理【{item.name}】")):
+            body = f"{head}\n{body}"  # the templates name the item themselves; passages do not
         if form and any(a not in WHOLE_SECTION for a in aspects) and settled is None:
             body = f"办事指南没有直接说明这一点，以下是指南的相关内容：\n{body}"
         elif settled is not None:

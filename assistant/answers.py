@@ -31,18 +31,6 @@ class AnswerRenderer:
     def text(self, template: str, **values: Any) -> str:
         return self.env.get_template(template).render(**values).strip()
 
-    def item_answer(self, record: ItemRecord, aspect: str | None, *, intent: str, confidence: float) -> Reply:
-        item = record.item
-        return Reply(
-            text=self.text(ASPECT_TEMPLATES.get(aspect, "overview.j2"), item=item),
-            intent=intent, confidence=confidence, aspect=aspect,
-            cards=[Card(title=item.name, description=item.department, item_code=item.code,
-                        url=item.online.url or None)],
-            quick_replies=[q for q in ("要带什么材料", "多久能办好", "在哪里办", "网上能办吗")
-                           if ASPECT_TEMPLATES.get(aspect) != ASPECT_TEMPLATES[_QUICK_ASPECT[q]]],
-            sources=[Source("service_item", item.code, item.name, record.version)],
-        )
-
     def faq_answer(self, faq: FaqEntry, version: int, items: list[ItemRecord], *, confidence: float,
                    aspect: str | None) -> Reply:
         return Reply(
@@ -54,5 +42,3 @@ class AnswerRenderer:
                      *(Source("service_item", r.item.code, r.item.name, r.version) for r in items)],
         )
 
-
-_QUICK_ASPECT = {"要带什么材料": "材料", "多久能办好": "时限", "在哪里办": "地点", "网上能办吗": "在线办理"}

@@ -70,13 +70,6 @@ class ScoredPassage:
     score: float
 
 
-@dataclass(frozen=True)
-class Composition:
-    text: str
-    aspects: list[str]
-    settled: str | None  # the yes/no word the answer starts with, when a passage settled it
-
-
 def rank(passages: Sequence[Passage], scores: Sequence[tuple[float, float]], aspect: str) -> list[ScoredPassage]:
     """Passages by how well they answer ``aspect``; ``scores`` are (lexical share, cosine) per passage."""
     priors, cue = FINE.get(aspect, ({WHOLE_SECTION.get(aspect, ""): 1.0}, None))
@@ -91,11 +84,6 @@ def rank(passages: Sequence[Passage], scores: Sequence[tuple[float, float]], asp
         ranked.append(ScoredPassage(passage, prior + marked + LEXICAL_WEIGHT * lexical
                                     + VECTOR_WEIGHT * (cosine - floor)))
     return sorted(ranked, key=lambda sp: -sp.score)
-
-
-def whole_section(passages: Sequence[Passage], aspect: str) -> list[Passage]:
-    section = WHOLE_SECTION[aspect]
-    return [p for p in passages if p.section == section]
 
 
 def group_by_section(passages: Sequence[Passage]) -> str:
@@ -168,6 +156,8 @@ def settle(aspect: str, form: str, chosen: Sequence[Passage], item: ServiceItem,
         if fees and _FREE.match(fees.strip()):
             return "不需要"
         return "需要" if re.search(r"\d+(?:\.\d+)?元", fees or "") else None
+    if aspect == "条件" and form == "can":
+        return "可以" if situation is not None else None  # the guide has a situation for exactly this case
     if aspect == "是否需要材料" and form == "need":
         materials = [p for p in chosen if p.section == "materials"]
         if materials:

@@ -270,7 +270,7 @@ class DialogueManager:
         # a long story's background ("单位说要办些手续") is not what it asks: read its asking clause
         aspects: list[str] = []
         for clause in asking_clauses(text):
-            aspects = read_aspects(clause, self.aspects).aspects
+            aspects = read_aspects(clause, self.aspects)
             if aspects:
                 break
         if not aspects and yes_no_form(text) == "can":
@@ -467,9 +467,10 @@ class DialogueManager:
         item = record.item
         aspects = self._own_subject_dropped(item, text, aspects)
         situation = situations.detect(item, text) or (item.situation(state.situation) if state.situation else None)
-        if situation is None and situations.matters(item, aspects):
+        depends = situations.matters(item, aspects)
+        if situation is None and depends:
             situation = next((s for s in item.situations if s.usual), None)
-        offer = situation is None and situations.matters(item, aspects)
+        offer = situation is None and depends
         if offer:
             # answered at once from the item's own rows, the situations offered beside them; asked
             # first only when the item's own rows say nothing of it
@@ -492,7 +493,7 @@ class DialogueManager:
         if "异地远程" not in aspects or not any(w in n for n in item.all_names for w in ("异地", "外地", "跨省", "转移", "迁")):
             return aspects
         rest = [a for a in aspects if a != "异地远程"]
-        return rest or read_aspects(ASPECT_WORDS["异地远程"].sub("", text), self.aspects).aspects
+        return rest or read_aspects(ASPECT_WORDS["异地远程"].sub("", text), self.aspects)
 
     async def _situation_chosen(self, text: str, aspects: list[str], state: DialogueState) -> Reply | None:
         """The reply to "which situation": answered with the aspect asked before; None when the

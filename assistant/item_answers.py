@@ -81,13 +81,9 @@ class ItemAnswerer:
             fine = aspect is not None and (aspect not in WHOLE_SECTION or form is not None)
             if not fine:
                 parts.append(self.renderer.text(ASPECT_TEMPLATES.get(aspect, "overview.j2"), item=resolved))
-                if form and aspect is not None and settled is None:
-                    settled = settle(aspect, form, [], resolved, situation, "")
                 continue
             chosen = self._best(record, faq, applicable, question, aspect)
             word = settle(aspect, form, chosen, resolved, situation, named_thing(question)) if form else None
-            if word is None and form and aspect == "条件" and situation is not None:
-                word = "可以"  # the guide has a situation for exactly this case
             settled = settled or word
             if not chosen and word == "不需要":
                 parts.append(f"办事指南所列申请材料中没有“{named_thing(question)}”。")

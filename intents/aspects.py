@@ -17,7 +17,6 @@ The patterns decide when they find an aspect; the classifier reads what they do 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.lexical import normalize_text
@@ -126,13 +125,6 @@ def yes_no_form(text: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class AspectReading:
-    aspects: list[str]  # most likely first; empty when the question asks about no particular part
-    via: str  # "classifier", "patterns" or "none"
-    confidence: float
-
-
 class AspectClassifier:
     """Character 1–3-grams (words of two or three characters carry the aspect: 多久, 几个月, 好多钱)
     into a logistic regression; trained in well under a second on a few hundred examples."""
@@ -166,14 +158,13 @@ def load_aspect_examples(path: Path) -> dict[str, list[str]]:
     return {str(label): [str(t) for t in texts] for label, texts in data["aspects"].items()}
 
 
-def read_aspects(text: str, classifier: AspectClassifier | None = None) -> AspectReading:
-    """The aspects a question asks about: those its words name (two are both kept: a mixed question
-    is answered on both), else the classifier's, when it is confident enough, else none."""
+def read_aspects(text: str, classifier: AspectClassifier | None = None) -> list[str]:
+    """The aspects a question asks about, most likely first: those its words name (two are both
+    kept: a mixed question is answered on both), else the classifier's, when it is confident
+    enough, else none."""
     patterns = pattern_aspects(text)
     if patterns or classifier is None:
-        return AspectReading(patterns, "patterns" if patterns else "none", 1.0 if patterns else 0.0)
+        return patterns
     probabilities = classifier.probabilities(text)
     label = max(probabilities, key=probabilities.__getitem__)
-    if label != NO_ASPECT and probabilities[label] >= CLASSIFIER_CONFIDENCE:
-        return AspectReading([label], "classifier", probabilities[label])
-    return AspectReading([], "none", probabilities[label])
+    return [label] if label != NO_ASPECT and probabilities[label] >= CLASSIFIER_CONFIDENCE else []

@@ -56,10 +56,6 @@ class PassageIndex:
         with self._lock:
             self._groups[group] = _Group(digest, lexical, vectors)
 
-    def drop(self, group: str) -> None:
-        with self._lock:
-            self._groups.pop(group, None)
-
     def score(self, group: str, tokens: list[str], query_vector: np.ndarray | None) -> list[tuple[float, float]]:
         """(BM25 as a share of the group's best, cosine) for each text of the group, in order; the
         cosine is 0.0 without vectors."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,21 +48,22 @@ class ItemAnswerer:
         self.index = PassageIndex(tokenizer, embedder)
         self.tokenizer = tokenizer
         self.embed_question = embed_question
-        self._passages: dict[str, tuple[int, list[Passage]]] = {}  # item code → (version, passages)
+        # item code → (version and FAQ answers it was split with, passages)
+        self._passages: dict[str, tuple[tuple[Any, ...], list[Passage]]] = {}
         self._lock = threading.Lock()
 
     # --- passages -----------------------------------------------------------------------
     def passages(self, record: ItemRecord, faq: Sequence[FaqEntry]) -> list[Passage]:
         """The item's passages, split once per version (and again when its FAQ changes)."""
         code = record.item.code
+        key = (record.version, *((e.id, e.question, e.answer, e.status) for e in faq))
         with self._lock:
             cached = self._passages.get(code)
-        if cached is not None and cached[0] == record.version:
-            passages = cached[1]
-        else:
-            passages = split_guide(record.item, record.version, faq)
-            with self._lock:
-                self._passages[code] = (record.version, passages)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        passages = split_guide(record.item, record.version, faq)
+        with self._lock:
+            self._passages[code] = (key, passages)
         return passages
 
     # --- answering ----------------------------------------------------------------------

@@ -135,3 +135,21 @@ def test_answers_are_grouped_by_section_and_fit_a_screen(items):
     text = group_by_section([p for p in passages if p.section in ("fees", "materials")][:4])
     assert text.startswith("【申请材料】")
     assert len(shorten("一行\n" * 400)) < 450 and shorten("短") == "短"
+
+
+def test_an_edited_faq_answer_is_split_again(items):
+    from datetime import UTC, datetime
+
+    from assistant.answers import AnswerRenderer
+    from assistant.catalog import ItemRecord
+    from assistant.item_answers import ItemAnswerer
+    from assistant.models import FaqEntry
+    from retrieval.lexical import Tokenizer
+
+    item = items["结婚登记"]
+    record = ItemRecord(item, 1, "demo", datetime.now(UTC))
+    answerer = ItemAnswerer(AnswerRenderer(), Tokenizer(), None, None)
+    before = FaqEntry(id="f1", question="要预约吗", answer="可以先预约。", items=[item.code])
+    after = before.model_copy(update={"answer": "需要先在网上预约。"})
+    assert any("可以先预约" in p.text for p in answerer.passages(record, [before]))
+    assert any("需要先在网上预约" in p.text for p in answerer.passages(record, [after]))
